@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds and runs every test: the fuzz targets for a fixed short time, the suite under
+# AddressSanitizer + UndefinedBehaviorSanitizer, then the suite in the Release build.
+# This is the README's test command; .ci/run runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+jobs=$(nproc)
+fuzz_seconds=${QUANTSCOPE_FUZZ_SECONDS:-15}
+
+echo "== build (Release)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"
+
+echo "== build (AddressSanitizer + UndefinedBehaviorSanitizer)"
+# -O1 -g1: sanitizer reports keep file:line; a clean build plus the suite takes ~6.5 min on 2 cores.
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+  -DQUANTSCOPE_SANITIZE=ON -DQUANTSCOPE_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+
+echo "== fuzz (libFuzzer, ${fuzz_seconds}s per parser)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DQUANTSCOPE_FUZZ=ON \
+  -DQUANTSCOPE_TESTS=OFF -DQUANTSCOPE_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j "$jobs"
+for target in build-fuzz/fuzz_*; do
+  [ -x "$target" ] || continue
+  name=$(basename "$target")
+  corpus=$(mktemp -d)
+  cp -r "fuzz/corpus/${name#fuzz_}/." "$corpus/" 2>/dev/null || true
+  echo "-- $name"
+  "$target" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 -print_final_stats=0 "$corpus" 2>&1 | tail -n 2
+  rm -rf "$corpus"
+done
+
+echo "== tests (sanitizers)"
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
+
+echo "== tests (Release)"
+ctest --test-dir build --output-on-failure -j "$jobs"

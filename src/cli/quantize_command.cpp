@@ -1,0 +1,80 @@
+// `quantscope quantize <model> --type T [--imatrix F] -o out.gguf`: the whole model to one type,
+// llama.cpp conventions (norms and 1-D tensors F32; rows that do not fit a type fall back, and
+// each fallback is reported).
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command_registry.h"
+#include "convert/gguf_export.h"
+#include "convert/model_metadata.h"
+#include "convert/quant_plan.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "formats/imatrix.h"
+#include "model/model_source.h"
+
+namespace qs::cli {
+namespace {
+
+struct Options {
+  std::string model;
+  std::string type;
+  std::string imatrix;
+  std::string output;
+  int threads = 0;
+  bool json = false;
+};
+
+void run_quantize(const Options &options) {
+  const QuantType &type = quant_type_by_name(options.type);
+  const auto model = ModelSource::open(options.model);
+  std::optional<Imatrix> imatrix;
+  if (!options.imatrix.empty()) imatrix = read_imatrix(options.imatrix);
+  if (type.needs_imatrix && !imatrix) fail(type.name, " needs an importance matrix: pass --imatrix (see `quantscope imatrix`)");
+
+  const QuantPlan plan = uniform_plan(*model, type.id);
+  for (const auto &t : plan.tensors) {
+    if (t.fell_back && !options.json) {
+      std::fprintf(stderr, "fallback: %s: row length does not fit %s, using %s\n", t.name.c_str(),
+                   quant_type(t.requested).name, quant_type(t.type).name);
+    }
+  }
+  ExportOptions export_options;
+  export_options.metadata = gguf_model_metadata(*model, type.id);
+  export_options.imatrix = imatrix ? &*imatrix : nullptr;
+  export_options.n_threads = options.threads;
+  ProgressBar bar(!options.json);
+  export_options.progress = &bar;
+  const ExportReport report = export_gguf(*model, plan, export_options, options.output);
+  const double bpw = 8.0 * static_cast<double>(report.bytes) / static_cast<double>(report.params);
+  if (options.json) {
+    nlohmann::json fallbacks = nlohmann::json::array();
+    for (const auto &t : plan.tensors) {
+      if (t.fell_back) fallbacks.push_back({{"tensor", t.name}, {"requested", quant_type(t.requested).name}, {"used", quant_type(t.type).name}});
+    }
+    const nlohmann::json out = {{"output", options.output}, {"type", type.name}, {"bytes", report.bytes},
+                                {"params", report.params}, {"bpw", bpw}, {"fallbacks", fallbacks}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("wrote %s: %s of tensor data, %.4f bits per weight, %d fallback%s\n", options.output.c_str(),
+                format_bytes(report.bytes).c_str(), bpw, report.n_fallbacks, report.n_fallbacks == 1 ? "" : "s");
+  }
+}
+
+const CommandRegistration registration{30, [](CLI::App &app) {
+  auto *cmd = app.add_subcommand("quantize", "Write a GGUF with every quantizable tensor in one type (norms and "
+                                             "1-D tensors stay F32; rows that do not fit fall back as in llama.cpp)");
+  auto options = std::make_shared<Options>();
+  cmd->add_option("model", options->model, "Model directory or .gguf file")->required();
+  cmd->add_option("--type,-t", options->type, "Target type: F32, F16, BF16, Q8_0, Q4_K, IQ4_XS, ... (see `quantscope types`)")
+      ->required();
+  cmd->add_option("--imatrix", options->imatrix, "Importance matrix (llama.cpp GGUF or legacy .dat)");
+  cmd->add_option("-o,--output", options->output, "Output .gguf path")->required();
+  cmd->add_option("--threads", options->threads, "Worker threads (default: all cores)");
+  cmd->add_flag("--json", options->json, "Print the result as JSON");
+  cmd->callback([options] { run_quantize(*options); });
+}};
+
+}  // namespace
+}  // namespace qs::cli

@@ -1,0 +1,39 @@
+// A quantization plan: the type each tensor of a model is stored as. Built from one type for the
+// whole model (llama-quantize --pure style), later from a strategy file or a stock preset.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/model_source.h"
+#include "quant/types.h"
+
+namespace qs {
+
+struct PlannedTensor {
+  std::string name;
+  GgmlType requested;  // what the plan asked for
+  GgmlType type;       // what will be written (after llama.cpp's row-length fallback)
+  bool fell_back = false;
+};
+
+struct QuantPlan {
+  std::vector<PlannedTensor> tensors;  // in the model's tensor order
+  const PlannedTensor *find(const std::string &name) const;
+  int n_fallbacks() const;
+};
+
+// Every tensor llama.cpp would quantize gets `type` (or its fallback); the rest (norms, 1-D,
+// router weights) stay F32, as convert_hf_to_gguf.py writes them.
+QuantPlan uniform_plan(const ModelSource &model, GgmlType type);
+
+// Bytes the planned model occupies and its average bits per weight over all tensors.
+struct PlanSize {
+  uint64_t bytes = 0;
+  int64_t params = 0;
+  double bits_per_weight() const { return params ? 8.0 * static_cast<double>(bytes) / static_cast<double>(params) : 0; }
+};
+PlanSize plan_size(const ModelSource &model, const QuantPlan &plan);
+
+}  // namespace qs

@@ -1,0 +1,66 @@
+// Comparing a model's next-token distributions with a base model's saved ones, token by token,
+// and the summary llama-perplexity --kl-divergence prints: both perplexities and their ratio,
+// KL divergence mean and quantiles, Δp (change of the correct token's probability) and how often
+// the top token agrees.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "infer/logprob_file.h"
+
+namespace qs {
+
+struct Estimate {
+  double value = 0.0;
+  double error = 0.0;  // one standard error
+};
+
+struct TokenComparison {
+  double kld = 0.0;     // KL(base || ours) in nats, over base entries above -16 nats (llama.cpp's cut)
+  float p_diff = 0.0f;  // p_ours(target) - p_base(target)
+  bool same_top = false;
+  double nll = 0.0;       // -log p_ours(target)
+  double nll_base = 0.0;  // -log p_base(target)
+};
+
+// One scored position: our logits row against the base record; target is the next token.
+TokenComparison compare_token(const float *logits, int64_t n_vocab, const LogProbRecord &base, int32_t target);
+
+// The same from the base model's logits in memory: exact (no 16-bit rounding, no -16 nats cut),
+// for measurements that keep reference logits around instead of a file.
+TokenComparison compare_logits(const float *logits, const float *base_logits, int64_t n_vocab, int32_t target);
+
+// llama.cpp's percentile: linear interpolation at fraction * (n - 1) of the sorted values.
+struct Quantiles {
+  double max = 0, p99_9 = 0, p99 = 0, p95 = 0, p90 = 0, p75 = 0, median = 0, p25 = 0, p10 = 0, p5 = 0, p1 = 0,
+         p0_1 = 0, min = 0;
+};
+
+struct KldStatistics {
+  int64_t count = 0;
+  Estimate ppl, base_ppl;
+  double log_ppl_correlation = 0.0;  // Cor(ln PPL(Q), ln PPL(base))
+  Estimate ln_ppl_ratio, ppl_ratio, ppl_diff;
+  Estimate kld;
+  Quantiles kld_quantiles;
+  Estimate p_diff;  // mean Δp
+  Quantiles p_diff_quantiles;
+  Estimate rms_p_diff;
+  Estimate same_top;  // fraction of positions whose top token agrees
+};
+
+class KldAccumulator {
+ public:
+  void add(const TokenComparison &token);
+  int64_t count() const { return count_; }
+  KldStatistics statistics() const;
+
+ private:
+  int64_t count_ = 0, n_same_top_ = 0;
+  double sum_nll_ = 0, sum_nll2_ = 0, sum_nll_base_ = 0, sum_nll_base2_ = 0, sum_nll_nll_base_ = 0;
+  double sum_kld_ = 0, sum_kld2_ = 0, sum_p_diff_ = 0, sum_p_diff2_ = 0, sum_p_diff4_ = 0;
+  std::vector<float> kld_values_, p_diff_values_;
+};
+
+}  // namespace qs

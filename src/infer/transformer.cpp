@@ -1,0 +1,355 @@
+// The forward pass: embeddings, then per layer RMSNorm -> Q/K/V (+bias, +q/k norm, rope) ->
+// causal GQA attention -> output projection -> residual -> RMSNorm -> SwiGLU or MoE -> residual,
+// then the final norm and the output matmul. Elementwise steps are split over tokens on the pool;
+// the matmuls over rows or columns (infer/matmul.cpp).
+#include "infer/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "infer/matmul.h"
+#include "infer/norm.h"
+
+namespace qs {
+
+int64_t WeightTensor::n_elements() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+namespace {
+
+std::string shape_string(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string blk(int il, const char *suffix) { return "blk." + std::to_string(il) + "." + suffix; }
+
+// Splits [0, n) into one contiguous range per pool thread.
+template <class Fn>
+void for_each_row_range(ThreadPool &pool, int64_t n, Fn &&fn) {
+  const int64_t n_slices = std::min<int64_t>(pool.size(), n);
+  pool.run(n_slices, [&](int64_t slice, int) { fn(n * slice / n_slices, n * (slice + 1) / n_slices); });
+}
+
+}  // namespace
+
+void TransformerConfig::validate() const {
+  auto positive = [&](const char *field, int64_t value) {
+    if (value <= 0) fail("model config (", architecture, "): ", field, " must be positive, got ", value);
+  };
+  positive("n_vocab", n_vocab);
+  positive("n_embd", n_embd);
+  positive("n_layer", n_layer);
+  positive("n_head", n_head);
+  positive("n_head_kv", n_head_kv);
+  positive("head_dim", head_dim);
+  if (n_head % n_head_kv != 0) {
+    fail("model config (", architecture, "): n_head ", n_head, " is not a multiple of n_head_kv ", n_head_kv);
+  }
+  if (rope.n_rot <= 0 || rope.n_rot > head_dim || rope.n_rot % 2 != 0) {
+    fail("model config (", architecture, "): rotated dimensions ", rope.n_rot, " must be even and within head_dim ", head_dim);
+  }
+  if (n_expert > 0) {
+    positive("n_expert_used", n_expert_used);
+    positive("n_ff_expert", n_ff_expert);
+    if (n_expert_used > n_expert) fail("model config (", architecture, "): ", n_expert_used, " experts used of ", n_expert);
+  }
+}
+
+Transformer::Transformer(TransformerConfig config, WeightMap weights, int n_threads)
+    : config_(std::move(config)), weights_(std::move(weights)), pool_(n_threads) {
+  config_.validate();
+  use_single_threaded_blas();
+  bind_weights();
+}
+
+Transformer::Entry *Transformer::optional(const std::string &name, std::vector<int64_t> shape) {
+  auto it = weights_.find(name);
+  if (it == weights_.end()) return nullptr;
+  if (it->second.shape != shape) {
+    fail("tensor ", name, " has shape ", shape_string(it->second.shape), ", expected ", shape_string(shape),
+         " for this ", config_.architecture, " config");
+  }
+  if (static_cast<int64_t>(it->second.values.size()) != it->second.n_elements()) {
+    fail("tensor ", name, ": ", it->second.values.size(), " values for shape ", shape_string(shape));
+  }
+  return &*it;
+}
+
+Transformer::Entry *Transformer::require(const std::string &name, std::vector<int64_t> shape) {
+  Entry *entry = optional(name, shape);
+  if (!entry) fail("model (", config_.architecture, ") has no tensor ", name);
+  return entry;
+}
+
+void Transformer::bind_weights() {
+  const auto &c = config_;
+  const int64_t q_width = c.n_head * c.head_dim, kv_width = c.n_head_kv * c.head_dim;
+  token_embd_ = require("token_embd.weight", {c.n_embd, c.n_vocab});
+  output_norm_ = require("output_norm.weight", {c.n_embd});
+  output_ = optional("output.weight", {c.n_embd, c.n_vocab});
+  if (!output_) output_ = token_embd_;  // tied embeddings
+  // A GGUF carries llama3 scaling as rope_freqs.weight (its metadata has no llama3 keys). When the
+  // config itself says llama3 (an HF model), transformers' formula is used and the tensor, which
+  // the converter derives with its own choice of original context, is ignored.
+  if (Entry *freqs = optional("rope_freqs.weight", {c.rope.n_rot / 2}); freqs && c.rope.scaling != RopeScalingKind::Llama3) {
+    config_.rope.freq_factors = freqs->second.values;
+  }
+
+  layers_.assign(static_cast<size_t>(c.n_layer), Layer{});
+  for (int il = 0; il < c.n_layer; ++il) {
+    Layer &l = layers_[static_cast<size_t>(il)];
+    l.attn_norm = require(blk(il, "attn_norm.weight"), {c.n_embd});
+    l.wq = require(blk(il, "attn_q.weight"), {c.n_embd, q_width});
+    l.wk = require(blk(il, "attn_k.weight"), {c.n_embd, kv_width});
+    l.wv = require(blk(il, "attn_v.weight"), {c.n_embd, kv_width});
+    l.wo = require(blk(il, "attn_output.weight"), {q_width, c.n_embd});
+    l.bq = optional(blk(il, "attn_q.bias"), {q_width});
+    l.bk = optional(blk(il, "attn_k.bias"), {kv_width});
+    l.bv = optional(blk(il, "attn_v.bias"), {kv_width});
+    l.bo = optional(blk(il, "attn_output.bias"), {c.n_embd});
+    l.q_norm = optional(blk(il, "attn_q_norm.weight"), {c.head_dim});
+    l.k_norm = optional(blk(il, "attn_k_norm.weight"), {c.head_dim});
+    l.ffn_norm = require(blk(il, "ffn_norm.weight"), {c.n_embd});
+    if (c.n_expert > 0 && weights_.count(blk(il, "ffn_gate_inp.weight"))) {
+      l.router = require(blk(il, "ffn_gate_inp.weight"), {c.n_embd, c.n_expert});
+      l.gate_exps = require(blk(il, "ffn_gate_exps.weight"), {c.n_embd, c.n_ff_expert, c.n_expert});
+      l.up_exps = require(blk(il, "ffn_up_exps.weight"), {c.n_embd, c.n_ff_expert, c.n_expert});
+      l.down_exps = require(blk(il, "ffn_down_exps.weight"), {c.n_ff_expert, c.n_embd, c.n_expert});
+    } else {
+      if (c.n_ff <= 0) fail("model (", c.architecture, ") layer ", il, " has no ffn_gate_inp.weight and no dense FFN width");
+      l.ffn_gate = require(blk(il, "ffn_gate.weight"), {c.n_embd, c.n_ff});
+      l.ffn_up = require(blk(il, "ffn_up.weight"), {c.n_embd, c.n_ff});
+      l.ffn_down = require(blk(il, "ffn_down.weight"), {c.n_ff, c.n_embd});
+    }
+  }
+}
+
+void Transformer::ensure_rope_positions(int64_t n_positions) {
+  if (rope_.n_positions >= n_positions) return;
+  rope_ = make_rope_table(config_.rope, std::max<int64_t>(n_positions, 512));
+}
+
+void Transformer::rms_norm_rows(const float *x, const float *weight, float *out, int64_t n_rows) {
+  const int64_t n = config_.n_embd;
+  for_each_row_range(pool_, n_rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) rms_norm(x + r * n, weight, out + r * n, n, config_.rms_norm_eps);
+  });
+}
+
+std::vector<float> Transformer::embed(std::span<const int32_t> tokens) const {
+  std::vector<float> hidden;
+  embed_into(tokens, hidden);
+  return hidden;
+}
+
+void Transformer::embed_into(std::span<const int32_t> tokens, std::vector<float> &hidden) const {
+  const int64_t n_embd = config_.n_embd;
+  hidden.resize(tokens.size() * static_cast<size_t>(n_embd));
+  const float *table = token_embd_->second.values.data();
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    const int32_t id = tokens[t];
+    if (id < 0 || id >= config_.n_vocab) fail("token id ", id, " at position ", t, " is outside the vocabulary of ", config_.n_vocab);
+    std::copy_n(table + static_cast<int64_t>(id) * n_embd, n_embd, hidden.data() + t * static_cast<size_t>(n_embd));
+  }
+}
+
+void Transformer::run_layer(int il, float *hidden, int64_t n, ActivationSink *sink) {
+  const auto &c = config_;
+  const Layer &l = layers_[static_cast<size_t>(il)];
+  const int64_t n_embd = c.n_embd, hd = c.head_dim;
+  const int64_t q_width = c.n_head * hd, kv_width = c.n_head_kv * hd;
+  Scratch &s = scratch_;
+  s.normed.resize(static_cast<size_t>(n * n_embd));
+  s.q.resize(static_cast<size_t>(n * q_width));
+  s.k.resize(static_cast<size_t>(n * kv_width));
+  s.v.resize(static_cast<size_t>(n * kv_width));
+  s.attn.resize(static_cast<size_t>(n * q_width));
+  s.proj.resize(static_cast<size_t>(n * n_embd));
+  auto values = [](const Entry *e) { return e ? e->second.values.data() : nullptr; };
+
+  if (sink) sink->layer_input(il, hidden, n, n_embd);
+
+  // Attention block.
+  rms_norm_rows(hidden, values(l.attn_norm), s.normed.data(), n);
+  if (sink) {
+    for (const Entry *w : {l.wq, l.wk, l.wv}) sink->matmul_input(w->first, -1, s.normed.data(), n, n_embd);
+  }
+  matmul(pool_, s.normed.data(), n, n_embd, n_embd, values(l.wq), q_width, values(l.bq), s.q.data(), q_width);
+  matmul(pool_, s.normed.data(), n, n_embd, n_embd, values(l.wk), kv_width, values(l.bk), s.k.data(), kv_width);
+  matmul(pool_, s.normed.data(), n, n_embd, n_embd, values(l.wv), kv_width, values(l.bv), s.v.data(), kv_width);
+  ensure_rope_positions(n);
+  for_each_row_range(pool_, n, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      float *q = s.q.data() + t * q_width;
+      float *k = s.k.data() + t * kv_width;
+      // qwen3: RMSNorm over each head before rope.
+      if (l.q_norm) for (int64_t h = 0; h < c.n_head; ++h) rms_norm(q + h * hd, values(l.q_norm), q + h * hd, hd, c.rms_norm_eps);
+      if (l.k_norm) for (int64_t h = 0; h < c.n_head_kv; ++h) rms_norm(k + h * hd, values(l.k_norm), k + h * hd, hd, c.rms_norm_eps);
+      apply_rope(q, c.n_head, hd, rope_, t);
+      apply_rope(k, c.n_head_kv, hd, rope_, t);
+    }
+  });
+  AttentionShape shape;
+  shape.n_tokens = n;
+  shape.n_head = c.n_head;
+  shape.n_head_kv = c.n_head_kv;
+  shape.head_dim = hd;
+  shape.sliding_window = c.sliding_window;
+  shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  causal_attention(pool_, s.q.data(), s.k.data(), s.v.data(), s.attn.data(), shape, s.attention);
+  if (sink) sink->matmul_input(l.wo->first, -1, s.attn.data(), n, q_width);
+  matmul(pool_, s.attn.data(), n, q_width, q_width, values(l.wo), n_embd, values(l.bo), s.proj.data(), n_embd);
+  for_each_row_range(pool_, n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin * n_embd; i < end * n_embd; ++i) hidden[i] += s.proj[static_cast<size_t>(i)];
+  });
+
+  // Feed-forward block.
+  rms_norm_rows(hidden, values(l.ffn_norm), s.normed.data(), n);
+  if (l.is_moe()) {
+    MoeWeights moe;
+    moe.router = values(l.router);
+    moe.gate_exps = values(l.gate_exps);
+    moe.up_exps = values(l.up_exps);
+    moe.down_exps = values(l.down_exps);
+    moe.n_expert = c.n_expert;
+    moe.n_expert_used = c.n_expert_used;
+    moe.n_ff = c.n_ff_expert;
+    moe.renormalize = c.norm_topk_prob;
+    moe.router_name = l.router->first;
+    moe.gate_name = l.gate_exps->first;
+    moe.up_name = l.up_exps->first;
+    moe.down_name = l.down_exps->first;
+    moe_ffn(pool_, s.normed.data(), n, n_embd, moe, s.proj.data(), s.moe, sink);
+  } else {
+    FfnWeights ffn;
+    ffn.gate = values(l.ffn_gate);
+    ffn.up = values(l.ffn_up);
+    ffn.down = values(l.ffn_down);
+    ffn.n_ff = c.n_ff;
+    ffn.gate_name = l.ffn_gate->first;
+    ffn.up_name = l.ffn_up->first;
+    ffn.down_name = l.ffn_down->first;
+    swiglu_ffn(pool_, s.normed.data(), n, n_embd, ffn, s.proj.data(), s.ffn, sink);
+  }
+  for_each_row_range(pool_, n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin * n_embd; i < end * n_embd; ++i) hidden[i] += s.proj[static_cast<size_t>(i)];
+  });
+}
+
+void Transformer::run_layers(int first, int last, float *hidden, int64_t n_tokens, ActivationSink *sink) {
+  if (first < 0 || last > config_.n_layer || first > last) {
+    fail("run_layers: layer range [", first, ", ", last, ") is outside [0, ", config_.n_layer, "]");
+  }
+  for (int il = first; il < last; ++il) run_layer(il, hidden, n_tokens, sink);
+}
+
+void Transformer::output_logits(const float *hidden, int64_t n_tokens, float *logits, ActivationSink *sink,
+                                int64_t first_logit) {
+  if (first_logit < 0 || first_logit > n_tokens) fail("output_logits: first logit row ", first_logit, " of ", n_tokens);
+  const int64_t n_embd = config_.n_embd, rows = n_tokens - first_logit;
+  if (sink) sink->layer_input(static_cast<int>(config_.n_layer), hidden, n_tokens, n_embd);
+  scratch_.normed.resize(static_cast<size_t>(rows * n_embd));
+  rms_norm_rows(hidden + first_logit * n_embd, output_norm_->second.values.data(), scratch_.normed.data(), rows);
+  if (sink) sink->matmul_input(output_->first, -1, scratch_.normed.data(), rows, n_embd);
+  matmul(pool_, scratch_.normed.data(), rows, n_embd, n_embd, output_->second.values.data(), config_.n_vocab, nullptr,
+         logits, config_.n_vocab);
+}
+
+void Transformer::forward(std::span<const int32_t> tokens, float *logits, ActivationSink *sink, int64_t first_logit) {
+  // The residual stream lives in a buffer kept between passes: a fresh one per pass would cost
+  // page faults on every chunk.
+  std::vector<float> &hidden = scratch_.hidden;
+  embed_into(tokens, hidden);
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  run_layers(0, static_cast<int>(config_.n_layer), hidden.data(), n, sink);
+  output_logits(hidden.data(), n, logits, sink, first_logit);
+}
+
+std::vector<float> Transformer::forward(std::span<const int32_t> tokens, ActivationSink *sink) {
+  std::vector<float> logits(tokens.size() * static_cast<size_t>(config_.n_vocab));
+  forward(tokens, logits.data(), sink, 0);
+  return logits;
+}
+
+std::vector<float> Transformer::hidden_states_before_layer(std::span<const int32_t> tokens, int layer,
+                                                           ActivationSink *sink) {
+  std::vector<float> hidden = embed(tokens);
+  run_layers(0, layer, hidden.data(), static_cast<int64_t>(tokens.size()), sink);
+  return hidden;
+}
+
+void Transformer::forward_from_layer(int layer, std::span<const float> hidden_in, int64_t n_tokens, float *logits,
+                                     ActivationSink *sink, int64_t first_logit) {
+  if (static_cast<int64_t>(hidden_in.size()) != n_tokens * config_.n_embd) {
+    fail("forward_from_layer: ", hidden_in.size(), " hidden values for ", n_tokens, " tokens of width ", config_.n_embd);
+  }
+  std::vector<float> hidden(hidden_in.begin(), hidden_in.end());
+  run_layers(layer, static_cast<int>(config_.n_layer), hidden.data(), n_tokens, sink);
+  output_logits(hidden.data(), n_tokens, logits, sink, first_logit);
+}
+
+bool Transformer::has_weight(std::string_view name) const { return weights_.find(name) != weights_.end(); }
+
+const WeightTensor &Transformer::weight(std::string_view name) const {
+  auto it = weights_.find(name);
+  if (it == weights_.end()) fail("model (", config_.architecture, ") has no tensor ", name);
+  return it->second;
+}
+
+std::vector<float> Transformer::set_weight(std::string_view name, std::vector<float> values) {
+  auto it = weights_.find(name);
+  if (it == weights_.end()) fail("set_weight: model (", config_.architecture, ") has no tensor ", name);
+  if (static_cast<int64_t>(values.size()) != it->second.n_elements()) {
+    fail("set_weight: ", name, " has ", it->second.n_elements(), " elements, got ", values.size());
+  }
+  std::swap(it->second.values, values);
+  if (name == "rope_freqs.weight" && config_.rope.scaling != RopeScalingKind::Llama3) {
+    config_.rope.freq_factors = it->second.values;
+    rope_ = RopeTable{};
+  }
+  return values;
+}
+
+std::vector<std::string> Transformer::matmul_weight_names() const {
+  std::vector<std::string> names;
+  for (const Layer &l : layers_) {
+    for (const Entry *e : {l.wq, l.wk, l.wv, l.wo}) names.push_back(e->first);
+    if (l.is_moe()) {
+      for (const Entry *e : {l.router, l.gate_exps, l.up_exps, l.down_exps}) names.push_back(e->first);
+    } else {
+      for (const Entry *e : {l.ffn_gate, l.ffn_up, l.ffn_down}) names.push_back(e->first);
+    }
+  }
+  names.push_back(output_->first);
+  return names;
+}
+
+double Transformer::flops_per_pass(int64_t n_tokens, int64_t n_logits) const {
+  const auto &c = config_;
+  const double n = static_cast<double>(n_tokens);
+  double macs = 0.0;
+  const double q_width = static_cast<double>(c.n_head * c.head_dim), kv_width = static_cast<double>(c.n_head_kv * c.head_dim);
+  // Query i sees min(i + 1, window) keys; QK^T and PV each cost head_dim per (query, key, head).
+  double visible_pairs = 0.0;
+  for (int64_t i = 0; i < n_tokens; ++i) visible_pairs += static_cast<double>(c.sliding_window > 0 ? std::min<int64_t>(i + 1, c.sliding_window) : i + 1);
+  for (const Layer &l : layers_) {
+    macs += n * static_cast<double>(c.n_embd) * (2.0 * q_width + 2.0 * kv_width);
+    macs += 2.0 * visible_pairs * q_width;
+    if (l.is_moe()) {
+      macs += n * static_cast<double>(c.n_embd) * static_cast<double>(c.n_expert);
+      macs += n * static_cast<double>(c.n_expert_used) * 3.0 * static_cast<double>(c.n_embd * c.n_ff_expert);
+    } else {
+      macs += n * 3.0 * static_cast<double>(c.n_embd * c.n_ff);
+    }
+  }
+  macs += static_cast<double>(n_logits) * static_cast<double>(c.n_embd * c.n_vocab);
+  return 2.0 * macs;
+}
+
+}  // namespace qs

@@ -1,0 +1,120 @@
+// The CPU forward pass of llama-family decoders (llama, mistral, qwen2, qwen3, mixtral, qwen3_moe):
+// f32 weights held once, a whole chunk of tokens per pass (positions 0..n-1, causal attention
+// inside the chunk, no KV cache). It can start at any layer from a given hidden state, report
+// every matmul input and layer input to an ActivationSink, and swap single weights, which is what
+// measurement and imatrix collection are built on.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "infer/activation_sink.h"
+#include "infer/attention.h"
+#include "infer/ffn.h"
+#include "infer/moe.h"
+#include "infer/rope.h"
+#include "infer/thread_pool.h"
+#include "infer/transformer_config.h"
+
+namespace qs {
+
+class ModelSource;
+class ProgressSink;
+
+struct WeightTensor {
+  std::vector<int64_t> shape;  // ggml order: shape[0] is the row length
+  std::vector<float> values;
+  int64_t n_elements() const;
+};
+// Weights by GGUF name ("token_embd.weight", "blk.0.attn_q.weight", ...).
+using WeightMap = std::map<std::string, WeightTensor, std::less<>>;
+
+class Transformer {
+ public:
+  // Takes the weights by GGUF name; checks that every tensor the config needs is there with the
+  // right shape (throws qs::Error naming the tensor). Optional tensors (q/k/v biases, q/k norms,
+  // output.weight when embeddings are tied, rope_freqs.weight) are used when present.
+  // n_threads <= 0: the default thread count.
+  Transformer(TransformerConfig config, WeightMap weights, int n_threads = 0);
+
+  // Reads every tensor of the model as f32 (one copy, converted once).
+  static std::unique_ptr<Transformer> load(const ModelSource &source, int n_threads = 0,
+                                           ProgressSink *progress = nullptr);
+
+  const TransformerConfig &config() const { return config_; }
+  int n_threads() const { return pool_.size(); }
+
+  // Logits of tokens [first_logit, n) into logits ((n - first_logit) x n_vocab). Computing only
+  // the rows one needs saves a part of the output matmul (perplexity scores the second half).
+  void forward(std::span<const int32_t> tokens, float *logits, ActivationSink *sink = nullptr,
+               int64_t first_logit = 0);
+  std::vector<float> forward(std::span<const int32_t> tokens, ActivationSink *sink = nullptr);
+
+  // Token embeddings: the hidden state entering layer 0 (n x n_embd).
+  std::vector<float> embed(std::span<const int32_t> tokens) const;
+  // The hidden state entering `layer` (0 <= layer <= n_layer; n_layer: the final norm's input).
+  std::vector<float> hidden_states_before_layer(std::span<const int32_t> tokens, int layer,
+                                                ActivationSink *sink = nullptr);
+  // Runs layers [first, last) in place on hidden (n_tokens x n_embd, positions 0..n_tokens-1).
+  void run_layers(int first, int last, float *hidden, int64_t n_tokens, ActivationSink *sink = nullptr);
+  // Final norm and output matmul for rows [first_logit, n_tokens) of hidden (left unchanged).
+  void output_logits(const float *hidden, int64_t n_tokens, float *logits, ActivationSink *sink = nullptr,
+                     int64_t first_logit = 0);
+  // Layers [layer, n_layer) then the output, from the hidden state entering `layer`.
+  void forward_from_layer(int layer, std::span<const float> hidden_in, int64_t n_tokens, float *logits,
+                          ActivationSink *sink = nullptr, int64_t first_logit = 0);
+
+  // Weight access. weight() throws naming the tensor when it does not exist.
+  bool has_weight(std::string_view name) const;
+  const WeightTensor &weight(std::string_view name) const;
+  // Replaces a tensor's values (same element count; e.g. a quantized-then-dequantized copy) and
+  // returns the previous ones, so a caller can put them back.
+  std::vector<float> set_weight(std::string_view name, std::vector<float> values);
+  // Every weight a matmul reads, in execution order (experts: the stacked tensor once).
+  std::vector<std::string> matmul_weight_names() const;
+  const WeightMap &weights() const { return weights_; }
+
+  // Floating-point operations (2 per multiply-add) of one pass over n_tokens with logits for
+  // n_logits of them: the weight matmuls
+  // (MoE: n_expert_used experts per token) plus causal attention.
+  double flops_per_pass(int64_t n_tokens, int64_t n_logits) const;
+
+ private:
+  using Entry = WeightMap::value_type;
+  struct Layer {
+    Entry *attn_norm = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr, *wo = nullptr;
+    Entry *bq = nullptr, *bk = nullptr, *bv = nullptr, *bo = nullptr, *q_norm = nullptr, *k_norm = nullptr;
+    Entry *ffn_norm = nullptr, *ffn_gate = nullptr, *ffn_up = nullptr, *ffn_down = nullptr;
+    Entry *router = nullptr, *gate_exps = nullptr, *up_exps = nullptr, *down_exps = nullptr;
+    bool is_moe() const { return router != nullptr; }
+  };
+  struct Scratch {
+    std::vector<float> hidden, normed, q, k, v, attn, proj;
+    std::vector<std::vector<float>> attention;
+    FfnScratch ffn;
+    MoeScratch moe;
+  };
+
+  Entry *require(const std::string &name, std::vector<int64_t> shape);
+  Entry *optional(const std::string &name, std::vector<int64_t> shape);
+  void bind_weights();
+  void embed_into(std::span<const int32_t> tokens, std::vector<float> &hidden) const;
+  void run_layer(int il, float *hidden, int64_t n_tokens, ActivationSink *sink);
+  void ensure_rope_positions(int64_t n_positions);
+  void rms_norm_rows(const float *x, const float *weight, float *out, int64_t n_rows);
+
+  TransformerConfig config_;
+  WeightMap weights_;
+  ThreadPool pool_;
+  Entry *token_embd_ = nullptr, *output_norm_ = nullptr, *output_ = nullptr;
+  std::vector<Layer> layers_;
+  RopeTable rope_;
+  Scratch scratch_;
+};
+
+}  // namespace qs

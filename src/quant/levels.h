@@ -1,0 +1,44 @@
+// Rounding to clamped integer levels, written once for the scalar references and once for the
+// AVX-512 paths so that both give the same bits (NaN and signed zeros included).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "core/half.h"
+
+#if defined(__AVX512F__)
+// GCC 12 warns about the deliberately undefined source register inside permute and convert
+// intrinsics once they are inlined; the warning points into this header's include of immintrin.h.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#endif
+
+namespace qs {
+
+// Clamp as x86 MAXPS then MINPS: a NaN becomes lo, and -0 > lo keeps -0 exactly like the vector form.
+inline float clamp_level(float v, float lo, float hi) {
+  v = v > lo ? v : lo;
+  return v < hi ? v : hi;
+}
+
+// Nearest level (ties to even, the default rounding mode) of v, clamped to lo..hi.
+inline int nearest_level(float v, float lo, float hi) { return static_cast<int>(clamp_level(std::nearbyint(v), lo, hi)); }
+
+// The value an f16 scale field will hold.
+inline float round_to_f16(float v) { return f16_to_f32(f32_to_f16(v)); }
+
+// 1/d, or 0 for a zero scale (every value of such a block quantizes to level 0).
+inline float inverse_or_zero(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
+
+#if defined(__AVX512F__)
+inline __m512 round_even_ps(__m512 v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+inline __m512 clamp_level_ps(__m512 v, __m512 lo, __m512 hi) { return _mm512_min_ps(_mm512_max_ps(v, lo), hi); }
+// nearest_level for 16 values, as int32.
+inline __m512i nearest_level_epi32(__m512 v, __m512 lo, __m512 hi) {
+  return _mm512_cvttps_epi32(clamp_level_ps(round_even_ps(v), lo, hi));
+}
+#endif
+
+}  // namespace qs

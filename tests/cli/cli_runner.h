@@ -1,0 +1,47 @@
+// Runs the real quantscope binary (built alongside the tests) and captures its exit status,
+// stdout and stderr, for end-to-end tests of the command line.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "test_support.h"
+
+namespace qs::test {
+
+struct CliResult {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+// `args` is appended to the binary's path as a shell command line (quote paths yourself).
+inline CliResult run_quantscope(const std::string &args) {
+  ScratchDir scratch;
+  const auto err_path = scratch.path() / "stderr";
+  const std::string command = std::string(QUANTSCOPE_BINARY) + " " + args + " 2>" + err_path.string();
+  CliResult result;
+  FILE *pipe = popen(command.c_str(), "r");
+  if (!pipe) return result;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+  const int raw = pclose(pipe);
+  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream err(err_path);
+  std::stringstream text;
+  text << err.rdbuf();
+  result.err = text.str();
+  return result;
+}
+
+inline std::string source_path(const std::string &relative) {
+  return std::string(QUANTSCOPE_SOURCE_DIR) + "/" + relative;
+}
+
+}  // namespace qs::test

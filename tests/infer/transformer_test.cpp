@@ -1,0 +1,195 @@
+// The whole forward pass on small random models of every supported shape (llama-style interleaved
+// rope with llama3 scaling and tied embeddings, qwen2 biases, qwen3 q/k norms, MoE, sliding
+// window) against the plain-loop reference of synthetic_model.h, and the API the measurement code
+// builds on: starting mid-model, capturing matmul inputs, swapping weights.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "infer/norm.h"
+#include "infer/transformer.h"
+#include "infer/synthetic_model.h"
+
+namespace qs {
+namespace {
+
+using test::SyntheticOptions;
+
+std::vector<int32_t> some_tokens(int n, int n_vocab) {
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) t[static_cast<size_t>(i)] = (i * 37 + 11) % n_vocab;
+  return t;
+}
+
+Transformer make_model(const SyntheticOptions &o, int n_threads = 2, uint32_t seed = 7) {
+  const auto config = test::synthetic_config(o);
+  return Transformer(config, test::synthetic_weights(config, o, seed), n_threads);
+}
+
+void expect_matches_reference(const SyntheticOptions &o, int n_tokens) {
+  const auto config = test::synthetic_config(o);
+  const auto weights = test::synthetic_weights(config, o, 7);
+  Transformer model(config, weights, 2);
+  const auto tokens = some_tokens(n_tokens, static_cast<int>(config.n_vocab));
+  const auto got = model.forward(tokens);
+  const auto want = test::reference_forward(config, weights, tokens);
+  ASSERT_EQ(got.size(), want.size());
+  double max_diff = 0;
+  for (size_t i = 0; i < got.size(); ++i) max_diff = std::max(max_diff, std::abs(got[i] - want[i]));
+  EXPECT_LT(max_diff, 2e-4);
+}
+
+TEST(Transformer, LlamaStyleMatchesReference) {
+  SyntheticOptions o;
+  o.rope_style = RopeStyle::Normal;
+  o.rope_scaling = RopeScalingKind::Llama3;
+  o.tied = true;
+  expect_matches_reference(o, 90);
+}
+
+TEST(Transformer, Qwen2StyleBiasesMatchReference) {
+  SyntheticOptions o;
+  o.qkv_bias = true;
+  expect_matches_reference(o, 70);
+}
+
+TEST(Transformer, Qwen3StyleQkNormsMatchReference) {
+  SyntheticOptions o;
+  o.qk_norm = true;
+  expect_matches_reference(o, 70);
+}
+
+TEST(Transformer, MoeMatchesReference) {
+  SyntheticOptions o;
+  o.moe = true;
+  o.qk_norm = true;
+  expect_matches_reference(o, 40);
+}
+
+TEST(Transformer, SlidingWindowMatchesReference) {
+  SyntheticOptions o;
+  o.sliding_window = 5;
+  expect_matches_reference(o, 30);
+}
+
+TEST(Transformer, ForwardFromAnyLayerEqualsFullForward) {
+  SyntheticOptions o;
+  o.moe = true;
+  Transformer model = make_model(o);
+  const auto tokens = some_tokens(33, 50);
+  const auto full = model.forward(tokens);
+  for (int layer = 0; layer <= 3; ++layer) {
+    const auto hidden = model.hidden_states_before_layer(tokens, layer);
+    std::vector<float> logits(full.size());
+    model.forward_from_layer(layer, hidden, 33, logits.data());
+    EXPECT_EQ(logits, full) << "from layer " << layer;
+  }
+  // Only the last rows of logits.
+  std::vector<float> tail(static_cast<size_t>(10 * 50));
+  model.forward(tokens, tail.data(), nullptr, 23);
+  for (size_t i = 0; i < tail.size(); ++i) ASSERT_NEAR(tail[i], full[23 * 50 + i], 1e-5);
+}
+
+TEST(Transformer, DeterministicAndThreadCountOnlyMovesRounding) {
+  SyntheticOptions o;
+  o.qkv_bias = true;
+  Transformer one = make_model(o, 1), three = make_model(o, 3);
+  const auto tokens = some_tokens(100, 50);
+  const auto a = three.forward(tokens);
+  EXPECT_EQ(three.forward(tokens), a);  // same threads: bit for bit
+  const auto b = one.forward(tokens);
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5);
+}
+
+struct Recorder : ActivationSink {
+  std::vector<std::string> names;
+  std::map<std::string, std::vector<float>> dense_inputs;
+  std::map<std::string, int64_t> expert_rows;
+  std::vector<int> layers;
+  void matmul_input(std::string_view name, int expert, const float *x, int64_t n_rows, int64_t n_cols) override {
+    names.emplace_back(name);
+    if (expert < 0) dense_inputs[std::string(name)].assign(x, x + n_rows * n_cols);
+    else expert_rows[std::string(name)] += n_rows;
+  }
+  void layer_input(int layer, const float *, int64_t, int64_t) override { layers.push_back(layer); }
+};
+
+TEST(Transformer, SinkSeesEveryMatmulInputAndLayer) {
+  SyntheticOptions o;
+  Transformer model = make_model(o);
+  const auto tokens = some_tokens(20, 50);
+  Recorder rec;
+  model.forward(tokens, &rec);
+  EXPECT_EQ(rec.layers, (std::vector<int>{0, 1, 2, 3}));
+  const auto expected = model.matmul_weight_names();
+  EXPECT_EQ(rec.names, expected);
+  // The input of blk.1's Q/K/V projections is RMSNorm(hidden entering layer 1) * attn_norm.
+  const auto hidden = model.hidden_states_before_layer(tokens, 1);
+  const auto &norm = model.weight("blk.1.attn_norm.weight").values;
+  std::vector<float> normed(hidden.size());
+  for (int t = 0; t < 20; ++t) rms_norm(hidden.data() + t * 32, norm.data(), normed.data() + t * 32, 32, 1e-5f);
+  EXPECT_EQ(rec.dense_inputs.at("blk.1.attn_q.weight"), normed);
+  EXPECT_EQ(rec.dense_inputs.at("blk.1.attn_v.weight"), normed);
+  EXPECT_EQ(rec.dense_inputs.at("blk.2.ffn_down.weight").size(), 20u * 48u);
+}
+
+TEST(Transformer, SinkSeesEachExpertWithItsRoutedTokens) {
+  SyntheticOptions o;
+  o.moe = true;
+  Transformer model = make_model(o);
+  Recorder rec;
+  model.forward(some_tokens(25, 50), &rec);
+  // Each token goes to 2 experts: 50 routed rows per stacked tensor per layer.
+  for (int il = 0; il < 3; ++il) {
+    const std::string p = "blk." + std::to_string(il) + ".";
+    EXPECT_EQ(rec.expert_rows.at(p + "ffn_gate_exps.weight"), 50);
+    EXPECT_EQ(rec.expert_rows.at(p + "ffn_down_exps.weight"), 50);
+    EXPECT_EQ(rec.dense_inputs.at(p + "ffn_gate_inp.weight").size(), 25u * 32u);
+  }
+}
+
+TEST(Transformer, SetWeightChangesLogitsAndRestores) {
+  Transformer model = make_model(SyntheticOptions{});
+  const auto tokens = some_tokens(16, 50);
+  const auto before = model.forward(tokens);
+  std::vector<float> perturbed = model.weight("blk.1.ffn_down.weight").values;
+  for (auto &v : perturbed) v *= 1.5f;
+  auto original = model.set_weight("blk.1.ffn_down.weight", perturbed);
+  EXPECT_NE(model.forward(tokens), before);
+  model.set_weight("blk.1.ffn_down.weight", std::move(original));
+  EXPECT_EQ(model.forward(tokens), before);
+  EXPECT_THROW(model.set_weight("blk.1.ffn_down.weight", std::vector<float>(3)), Error);
+  EXPECT_THROW(model.set_weight("blk.9.ffn_down.weight", std::vector<float>(3)), Error);
+}
+
+TEST(Transformer, TiedOutputUsesEmbeddings) {
+  SyntheticOptions o;
+  o.tied = true;
+  Transformer model = make_model(o);
+  EXPECT_EQ(model.matmul_weight_names().back(), "token_embd.weight");
+}
+
+TEST(Transformer, BadWeightsAndTokensAreNamed) {
+  SyntheticOptions o;
+  const auto config = test::synthetic_config(o);
+  auto weights = test::synthetic_weights(config, o, 1);
+  weights.erase("blk.2.attn_k.weight");
+  try {
+    Transformer model(config, weights, 1);
+    FAIL() << "missing tensor accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("blk.2.attn_k.weight"), std::string::npos);
+  }
+  weights = test::synthetic_weights(config, o, 1);
+  weights["blk.0.attn_q.weight"].shape = {config.n_embd * 2, config.n_embd / 2};
+  EXPECT_THROW(Transformer(config, weights, 1), Error);
+  Transformer model(config, test::synthetic_weights(config, o, 1), 1);
+  EXPECT_THROW(model.forward(std::vector<int32_t>{1, 50}), Error);
+}
+
+}  // namespace
+}  // namespace qs
