@@ -202,21 +202,25 @@ TEST_F(JobsCli, PauseAJobThatAnotherProcessIsRunning) {
     JobStore store(db);
     store.create_job("measure", nlohmann::json::object(), 6);
   }
-  test::UnitGate gate, opened;
+  test::UnitGate gate, opened, started;
   const pid_t runner = test::fork_child([&] {
     gate.close_write();
+    started.close_read();
     JobStore store(db, test::fast_store_options());
     opened.grant(1);
     const RunOutcome outcome = run_job(store, 1, test::fake_units(6), [&](const std::string &key) {
+      started.grant(1);
       gate.take();
       return test::fake_result(key);
     });
     return outcome.state == JobState::paused ? 0 : 1;
   });
   gate.close_read();
+  started.close_write();
   opened.take();
   gate.grant(2);
-  ASSERT_TRUE(test::wait_until([&] { return list_json()[0]["units_done"] == 2; }));
+  started.take(3);  // units 1-2 are committed and unit 3 is under way, past its stop check
+  ASSERT_EQ(list_json()[0]["units_done"], 2);
   const nlohmann::json running = list_json()[0];
   EXPECT_EQ(running["state"], "running");
   EXPECT_EQ(running["owner"]["pid"], runner);

@@ -106,19 +106,21 @@ TEST(JobRunner, RefusesDuplicateUnitKeys) {
   EXPECT_EQ(store.job(id).state, JobState::queued);
 }
 
-// Runs job `id` of `db` in a child process whose units each wait for a token from `gate`; returns
-// once the child has opened the database. Exit code: 10 + the final state (paused=2, done=3,
-// cancelled=5).
+// Runs job `id` of `db` in a child process whose units each announce their start on `started`,
+// then wait for a token from `gate`; returns once the child has opened the database. Exit code:
+// 10 + the final state (paused=2, done=3, cancelled=5).
 pid_t run_gated_child(const std::filesystem::path &db, int64_t id, int n_units, test::UnitGate &gate,
-                      JobStore::Options store_options = test::fast_store_options()) {
+                      test::UnitGate &started, JobStore::Options store_options = test::fast_store_options()) {
   test::UnitGate opened;
   const pid_t pid = test::fork_child([&, db, id, n_units, store_options] {
     gate.close_write();
+    started.close_read();
     JobStore store(db, store_options);
     opened.grant(1);
     RunOptions options;
     options.renew_every_seconds = 3600;  // no renewal writes: this test's writer must never wait on them
     const RunOutcome outcome = run_job(store, id, fake_units(n_units), [&](const std::string &key) {
+      started.grant(1);
       gate.take();
       return fake_result(key);
     }, options);
@@ -136,12 +138,16 @@ TEST(JobRunner, PauseFromAnotherProcessThenResume) {
     JobStore store(db, test::fast_store_options());
     id = store.create_job("measure", nlohmann::json::object(), 10);
   }
-  test::UnitGate gate;
-  const pid_t child = run_gated_child(db, id, 10, gate);
+  test::UnitGate gate, started;
+  const pid_t child = run_gated_child(db, id, 10, gate, started);
   gate.close_read();
+  started.close_write();
   JobStore store(db, test::fast_store_options());  // the second process's own connection
   gate.grant(3);
-  ASSERT_TRUE(test::wait_until([&] { return store.job(id).units_done == 3; }));  // now waiting for token 4
+  // The 4th start means units 1-3 are committed and unit 4 is under way, past its stop check: a
+  // request made now is seen only after unit 4 (waiting for the commit alone would race with it).
+  started.take(4);
+  EXPECT_EQ(store.job(id).units_done, 3);
   const ControlResult asked = store.pause_job(id);
   EXPECT_TRUE(asked.waiting_for_runner);
   EXPECT_EQ(store.job(id).state, JobState::running);  // it finishes the unit it is in first
@@ -172,12 +178,14 @@ TEST(JobRunner, CancelFromAnotherProcess) {
     JobStore store(db, test::fast_store_options());
     id = store.create_job("measure", nlohmann::json::object(), 10);
   }
-  test::UnitGate gate;
-  const pid_t child = run_gated_child(db, id, 10, gate);
+  test::UnitGate gate, started;
+  const pid_t child = run_gated_child(db, id, 10, gate, started);
   gate.close_read();
+  started.close_write();
   JobStore store(db, test::fast_store_options());
   gate.grant(2);
-  ASSERT_TRUE(test::wait_until([&] { return store.job(id).units_done == 2; }));
+  started.take(3);  // unit 3 is under way, past its stop check
+  EXPECT_EQ(store.job(id).units_done, 2);
   EXPECT_TRUE(store.cancel_job(id).waiting_for_runner);
   gate.grant(1);
   EXPECT_EQ(test::wait_child(child), 10 + static_cast<int>(JobState::cancelled));
@@ -201,9 +209,10 @@ TEST(JobRunner, ReaderNeverBlocksTheWriterNorSeesHalfAUnit) {
   // could block it, the child would fail instead of finishing.
   JobStore::Options writer_options = test::fast_store_options();
   writer_options.busy_timeout_ms = 0;
-  test::UnitGate gate;
-  const pid_t child = run_gated_child(db, id, kUnits, gate, writer_options);
+  test::UnitGate gate, started;
+  const pid_t child = run_gated_child(db, id, kUnits, gate, started, writer_options);
   gate.close_read();
+  started.close_write();
   JobStore reader(db, test::fast_store_options());
   int64_t snapshots = 0;
   for (int k = 1; k <= kUnits; ++k) {

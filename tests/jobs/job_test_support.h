@@ -113,9 +113,11 @@ class UnitGate {
       while (write(fds_[1], "t", 1) != 1) {
       }
   }
-  void take() {
-    char token;
-    while (read(fds_[0], &token, 1) != 1) {
+  void take(int n = 1) {
+    for (int i = 0; i < n; ++i) {
+      char token;
+      while (read(fds_[0], &token, 1) != 1) {
+      }
     }
   }
   // Counts the tokens left, up to end of file (every write end must be closed by then).
