@@ -22,6 +22,7 @@ struct Options {
   std::string type;
   std::string imatrix;
   std::string output;
+  std::vector<std::string> tensor_types;
   int threads = 0;
   bool json = false;
 };
@@ -31,9 +32,16 @@ void run_quantize(const Options &options) {
   const auto model = ModelSource::open(options.model);
   std::optional<Imatrix> imatrix;
   if (!options.imatrix.empty()) imatrix = read_imatrix(options.imatrix);
-  if (type.needs_imatrix && !imatrix) fail(type.name, " needs an importance matrix: pass --imatrix (see `quantscope imatrix`)");
 
-  const QuantPlan plan = uniform_plan(*model, type.id);
+  QuantPlan plan = uniform_plan(*model, type.id);
+  std::vector<TensorTypeOverride> overrides;
+  for (const auto &text : options.tensor_types) overrides.push_back(parse_tensor_type_override(text));
+  apply_tensor_type_overrides(plan, *model, overrides);
+  for (const auto &t : plan.tensors) {
+    const QuantType &planned = quant_type(t.type);
+    if (planned.needs_imatrix && !imatrix)
+      fail(planned.name, " (", t.name, ") needs an importance matrix: pass --imatrix (see `quantscope imatrix`)");
+  }
   for (const auto &t : plan.tensors) {
     if (t.fell_back && !options.json) {
       std::fprintf(stderr, "fallback: %s: row length does not fit %s, using %s\n", t.name.c_str(),
@@ -70,6 +78,9 @@ const CommandRegistration registration{30, [](CLI::App &app) {
   cmd->add_option("--type,-t", options->type, "Target type: F32, F16, BF16, Q8_0, Q4_K, IQ4_XS, ... (see `quantscope types`)")
       ->required();
   cmd->add_option("--imatrix", options->imatrix, "Importance matrix (llama.cpp GGUF or legacy .dat)");
+  cmd->add_option("--tensor-type", options->tensor_types,
+                  "PATTERN=TYPE: quantizable tensors whose name matches the regex get TYPE (as llama-quantize "
+                  "--tensor-type; repeatable, the first match wins)");
   cmd->add_option("-o,--output", options->output, "Output .gguf path")->required();
   cmd->add_option("--threads", options->threads, "Worker threads (default: all cores)");
   cmd->add_flag("--json", options->json, "Print the result as JSON");

@@ -1,6 +1,8 @@
 // Building quantization plans and sizing them.
 #include "convert/quant_plan.h"
 
+#include <regex>
+
 #include "convert/tensor_policy.h"
 #include "core/error.h"
 #include "formats/gguf.h"
@@ -30,6 +32,42 @@ QuantPlan uniform_plan(const ModelSource &model, GgmlType type) {
     plan.tensors.push_back({t.name, type, choice.type, choice.fell_back});
   }
   return plan;
+}
+
+TensorTypeOverride parse_tensor_type_override(const std::string &text) {
+  const size_t eq = text.rfind('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    fail("--tensor-type: '", text, "' is not PATTERN=TYPE (e.g. 'ffn_down=Q6_K')");
+  const std::string pattern = text.substr(0, eq);
+  try {
+    std::regex check(pattern);
+  } catch (const std::regex_error &e) {
+    fail("--tensor-type: bad regular expression '", pattern, "': ", e.what());
+  }
+  return {pattern, quant_type_by_name(text.substr(eq + 1)).id};
+}
+
+int apply_tensor_type_overrides(QuantPlan &plan, const ModelSource &model,
+                                const std::vector<TensorTypeOverride> &overrides) {
+  std::vector<std::regex> patterns;
+  for (const auto &o : overrides) patterns.emplace_back(o.pattern);
+  std::vector<bool> used(overrides.size(), false);
+  int changed = 0;
+  for (auto &planned : plan.tensors) {
+    const SourceTensor &t = model.get(planned.name);
+    if (!tensor_allows_quantization(t.name, t.shape)) continue;
+    for (size_t k = 0; k < overrides.size(); ++k) {
+      if (!std::regex_search(t.name, patterns[k])) continue;
+      used[k] = true;
+      const TypeChoice choice = fallback_type(overrides[k].type, t.row_length());
+      planned = {t.name, overrides[k].type, choice.type, choice.fell_back};
+      ++changed;
+      break;
+    }
+  }
+  for (size_t k = 0; k < overrides.size(); ++k)
+    if (!used[k]) fail("--tensor-type: '", overrides[k].pattern, "' matches no quantizable tensor of ", model.path().string());
+  return changed;
 }
 
 PlanSize plan_size(const ModelSource &model, const QuantPlan &plan) {

@@ -28,6 +28,20 @@ struct QuantPlan {
 // router weights) stay F32, as convert_hf_to_gguf.py writes them.
 QuantPlan uniform_plan(const ModelSource &model, GgmlType type);
 
+// llama-quantize's --tensor-type PATTERN=TYPE: quantizable tensors whose GGUF name the regex
+// PATTERN matches (searched, not anchored) get TYPE instead of the plan's type.
+struct TensorTypeOverride {
+  std::string pattern;
+  GgmlType type;
+};
+// Parses "PATTERN=TYPE"; throws qs::Error naming the text for a missing '=', a bad regex or type.
+TensorTypeOverride parse_tensor_type_override(const std::string &text);
+// Applies the overrides (the first matching one wins, as in llama-quantize), with the usual
+// row-length fallback. Returns how many tensors they changed; an override that matches no
+// quantizable tensor is an error naming it.
+int apply_tensor_type_overrides(QuantPlan &plan, const ModelSource &model,
+                                const std::vector<TensorTypeOverride> &overrides);
+
 // Bytes the planned model occupies and its average bits per weight over all tensors.
 struct PlanSize {
   uint64_t bytes = 0;

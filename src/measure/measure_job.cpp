@@ -1,0 +1,77 @@
+// Creating and running measurement jobs.
+#include "measure/measure_job.h"
+
+#include <map>
+
+#include "core/error.h"
+#include "infer/text_input.h"
+#include "measure/tensor_measurer.h"
+
+namespace qs {
+namespace {
+
+std::optional<Imatrix> read_optional_imatrix(const MeasureRequest &request) {
+  if (request.imatrix.empty()) return std::nullopt;
+  return read_imatrix(request.imatrix);
+}
+
+}  // namespace
+
+MeasureJob create_measure_job(JobStore &store, MeasureRequest request) {
+  request.validate_and_resolve();
+  const auto model = ModelSource::open(request.model);
+  const auto imatrix = read_optional_imatrix(request);
+  const auto units = plan_measurement_units(request, *model, imatrix ? &*imatrix : nullptr);
+  if (!request.text.empty()) tokenize_text_file(*model, request.text, request.n_ctx);  // fails early if too short
+  const nlohmann::json params = request.to_json();
+  for (const JobInfo &job : store.list_jobs()) {
+    if (job.kind != "measure" || job.params != params) continue;
+    const bool unfinished = job.state == JobState::queued || job.state == JobState::paused ||
+                            job.state == JobState::failed ||
+                            (job.state == JobState::running && job.owner == OwnerStatus::gone);
+    if (!unfinished) continue;
+    store.resume_job(job.id);
+    return {job.id, static_cast<int64_t>(units.size()), true};
+  }
+  const int64_t id = store.create_job("measure", params, static_cast<int64_t>(units.size()));
+  return {id, static_cast<int64_t>(units.size()), false};
+}
+
+RunOutcome run_measure_job(JobStore &store, int64_t job_id, const RunOptions &options, int n_threads) {
+  const JobInfo job = store.job(job_id);
+  if (job.kind != "measure") fail("job ", job_id, " is a ", job.kind, " job, not a measurement");
+  const MeasureRequest request = MeasureRequest::from_json(job.params);
+  const auto model = ModelSource::open(request.model);
+  const auto imatrix = read_optional_imatrix(request);
+  const auto units = plan_measurement_units(request, *model, imatrix ? &*imatrix : nullptr);
+  std::vector<std::string> keys;
+  std::map<std::string, const MeasurementUnit *, std::less<>> by_key;
+  for (const auto &unit : units) {
+    keys.push_back(unit.key);
+    by_key[unit.key] = &unit;
+  }
+
+  // The model, the text and the reference run are loaded only when a unit needs them, so a
+  // finished or empty job costs nothing to resume.
+  std::unique_ptr<Transformer> transformer;
+  std::unique_ptr<CalibrationChunks> chunks;
+  std::unique_ptr<TensorMeasurer> measurer;
+  auto measure_unit = [&](const std::string &key) {
+    if (!measurer) {
+      transformer = Transformer::load(*model, n_threads);
+      if (request.metric != MetricLevel::proxy) {
+        const TokenizedText text = tokenize_text_file(*model, request.text, request.n_ctx);
+        chunks = std::make_unique<CalibrationChunks>(text.tokens, request.n_ctx, request.max_chunks, text.bos);
+      }
+      measurer = std::make_unique<TensorMeasurer>(*transformer, imatrix ? &*imatrix : nullptr, request.metric,
+                                                  chunks.get());
+    }
+    const MeasurementUnit &unit = *by_key.at(key);
+    UnitResult result;
+    result.measurements.push_back(measurer->measure(unit.tensor, *unit.type));
+    return result;
+  };
+  return run_job(store, job_id, keys, measure_unit, options);
+}
+
+}  // namespace qs

@@ -1,0 +1,148 @@
+// Measurement requests as job params, and their unit lists.
+#include "measure/measure_plan.h"
+
+#include <algorithm>
+#include <regex>
+
+#include "convert/tensor_policy.h"
+#include "core/error.h"
+#include "jobs/measurement_row.h"
+
+namespace qs {
+namespace {
+
+std::regex compile_tensor_regex(const std::string &pattern) {
+  try {
+    return std::regex(pattern);
+  } catch (const std::regex_error &e) {
+    fail("--tensors: bad regular expression '", pattern, "': ", e.what());
+  }
+}
+
+// Position of a tensor in the forward pass, for ordering: embedding, blocks in order, the rest.
+int64_t pass_order(const std::string &name) {
+  if (name == "token_embd.weight") return -1;
+  if (name.rfind("blk.", 0) == 0) {
+    try {
+      return std::stoll(name.substr(4));
+    } catch (const std::exception &) {
+    }
+  }
+  return INT64_MAX;
+}
+
+template <typename T>
+T field(const nlohmann::json &params, const char *name) {
+  if (!params.contains(name)) fail("measure job params: missing '", name, "'");
+  try {
+    return params.at(name).get<T>();
+  } catch (const nlohmann::json::exception &) {
+    fail("measure job params: '", name, "' has the wrong type");
+  }
+}
+
+}  // namespace
+
+nlohmann::json MeasureRequest::to_json() const {
+  return {{"model", model},         {"types", types},
+          {"metric", metric_level_name(metric)},
+          {"text", text},           {"imatrix", imatrix},
+          {"tensors", tensor_regex}, {"shard", std::to_string(shard_index) + "/" + std::to_string(shard_count)},
+          {"ctx", n_ctx},           {"chunks", max_chunks}};
+}
+
+MeasureRequest MeasureRequest::from_json(const nlohmann::json &params) {
+  if (!params.is_object()) fail("measure job params are not a JSON object");
+  MeasureRequest r;
+  r.model = field<std::string>(params, "model");
+  r.types = field<std::vector<std::string>>(params, "types");
+  const auto metric = field<std::string>(params, "metric");
+  const auto level = parse_metric_level(metric);
+  if (!level) fail("measure job params: unknown metric '", metric, "'");
+  r.metric = *level;
+  r.text = field<std::string>(params, "text");
+  r.imatrix = field<std::string>(params, "imatrix");
+  r.tensor_regex = field<std::string>(params, "tensors");
+  parse_shard(field<std::string>(params, "shard"), r.shard_index, r.shard_count);
+  r.n_ctx = field<int64_t>(params, "ctx");
+  r.max_chunks = field<int64_t>(params, "chunks");
+  return r;
+}
+
+void parse_shard(const std::string &text, int &index, int &count) {
+  const size_t slash = text.find('/');
+  try {
+    size_t used_i = 0, used_n = 0;
+    if (slash == std::string::npos) throw std::invalid_argument("no slash");
+    const int i = std::stoi(text.substr(0, slash), &used_i);
+    const int n = std::stoi(text.substr(slash + 1), &used_n);
+    if (used_i != slash || used_n != text.size() - slash - 1 || n < 1 || i < 1 || i > n)
+      throw std::invalid_argument("range");
+    index = i;
+    count = n;
+  } catch (const std::exception &) {
+    fail("--shard: '", text, "' is not i/N with 1 <= i <= N (e.g. 2/8)");
+  }
+}
+
+void MeasureRequest::validate_and_resolve() {
+  if (metric != MetricLevel::proxy && text.empty())
+    fail("--metric ", metric_level_name(metric), " runs the model on calibration text: pass --text F");
+  if (n_ctx < 4) fail("--ctx: ", n_ctx, " tokens is too small (at least 4)");
+  if (max_chunks == 0 || max_chunks < -1) fail("--chunks: ", max_chunks, " (use a positive count, or -1 for all)");
+  if (shard_count < 1 || shard_index < 1 || shard_index > shard_count)
+    fail("--shard: ", shard_index, "/", shard_count, " is not i/N with 1 <= i <= N");
+  if (!tensor_regex.empty()) compile_tensor_regex(tensor_regex);
+  for (const auto &name : types) {
+    const QuantType &type = quant_type_by_name(name);
+    if (!type.is_quantized()) fail("--types: ", type.name, " is not a quantized type");
+  }
+  for (std::string *path : {&text, &imatrix}) {
+    if (path->empty()) continue;
+    if (!std::filesystem::exists(*path)) fail(*path, ": no such file");
+    *path = std::filesystem::absolute(*path).lexically_normal().string();
+  }
+  if (std::filesystem::exists(model)) model = std::filesystem::absolute(model).lexically_normal().string();
+}
+
+std::vector<MeasurementUnit> plan_measurement_units(const MeasureRequest &request, const ModelSource &model,
+                                                    const Imatrix *imatrix) {
+  std::vector<const QuantType *> ladder;
+  if (request.types.empty()) {
+    for (const QuantType &t : all_quant_types())
+      if (t.storage_candidate) ladder.push_back(&t);
+  } else {
+    for (const auto &name : request.types) {
+      const QuantType *t = &quant_type_by_name(name);
+      if (std::find(ladder.begin(), ladder.end(), t) == ladder.end()) ladder.push_back(t);
+    }
+  }
+  std::stable_sort(ladder.begin(), ladder.end(),
+                   [](const QuantType *a, const QuantType *b) { return a->bits_per_weight() > b->bits_per_weight(); });
+
+  std::optional<std::regex> filter;
+  if (!request.tensor_regex.empty()) filter = compile_tensor_regex(request.tensor_regex);
+  std::vector<const SourceTensor *> tensors;
+  for (const SourceTensor &t : model.tensors()) {
+    if (!tensor_allows_quantization(t.name, t.shape)) continue;
+    if (filter && !std::regex_search(t.name, *filter)) continue;
+    tensors.push_back(&t);
+  }
+  std::stable_sort(tensors.begin(), tensors.end(),
+                   [](const SourceTensor *a, const SourceTensor *b) { return pass_order(a->name) < pass_order(b->name); });
+  if (tensors.empty()) fail("no quantizable tensor of ", model.path().string(), " matches --tensors '", request.tensor_regex, "'");
+
+  std::vector<MeasurementUnit> units;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (static_cast<int>(i % static_cast<size_t>(request.shard_count)) != request.shard_index - 1) continue;
+    const SourceTensor &t = *tensors[i];
+    for (const QuantType *type : ladder) {
+      if (t.row_length() % type->block_size != 0) continue;
+      if (type->needs_imatrix && !(imatrix && imatrix->find(t.name))) continue;
+      units.push_back({t.name, type, measurement_unit_key(t.name, type->name)});
+    }
+  }
+  return units;
+}
+
+}  // namespace qs

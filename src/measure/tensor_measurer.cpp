@@ -1,0 +1,195 @@
+// One (tensor, type) measurement at the requested level, reusing per-tensor and per-layer work.
+#include "measure/tensor_measurer.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "infer/kld.h"
+#include "measure/proxy_metrics.h"
+#include "quant/quantize_tensor.h"
+
+namespace qs {
+
+int tensor_first_layer(const std::string &gguf_name, int n_layer) {
+  if (gguf_name == "token_embd.weight") return -1;
+  if (gguf_name == "output.weight") return n_layer;
+  if (gguf_name.rfind("blk.", 0) == 0) {
+    size_t end = 4;
+    while (end < gguf_name.size() && std::isdigit(static_cast<unsigned char>(gguf_name[end]))) ++end;
+    if (end > 4 && end < gguf_name.size() && gguf_name[end] == '.') {
+      const int layer = std::stoi(gguf_name.substr(4, end - 4));
+      if (layer < n_layer) return layer;
+    }
+  }
+  fail("tensor ", gguf_name, " is not a weight the forward pass multiplies by");
+}
+
+TensorMeasurer::TensorMeasurer(Transformer &model, const Imatrix *imatrix, MetricLevel level,
+                               const CalibrationChunks *chunks, ProgressSink *progress)
+    : model_(model), imatrix_(imatrix), level_(level), chunks_(chunks), pool_(model.n_threads()) {
+  if (level != MetricLevel::proxy) {
+    if (!chunks) fail("the ", metric_level_name(level), " metric needs calibration text");
+    if (level == MetricLevel::kld) reference_ = std::make_unique<ReferenceRun>(model, *chunks, progress);
+  }
+}
+
+const TensorMeasurer::TensorState &TensorMeasurer::state_for(const std::string &tensor) {
+  if (state_ && state_->name == tensor) return *state_;
+  const WeightTensor &w = model_.weight(tensor);
+  TensorState s;
+  s.name = tensor;
+  s.first_layer = tensor_first_layer(tensor, static_cast<int>(model_.config().n_layer));
+  s.n_cols = w.shape.at(0);
+  s.n_rows = w.shape.size() >= 2 ? w.shape[1] : 1;
+  s.n_matrices = w.n_elements() / (s.n_cols * s.n_rows);
+  if (imatrix_ && imatrix_->find(tensor)) {
+    for (int64_t m = 0; m < s.n_matrices; ++m) s.importance.push_back(imatrix_->importance(tensor, s.n_cols, m));
+  }
+  state_ = std::move(s);
+  if (level_ != MetricLevel::proxy) {
+    capture_layer_inputs(state_->first_layer);
+    if (state_->first_layer < 0) {
+      state_->output_energy = lookup_output_energy(token_counts_, w.values.data(), state_->n_cols);
+    } else {
+      const auto *inputs = captured_.find(tensor);
+      if (!inputs) fail("the forward pass showed no input of ", tensor);
+      state_->output_energy =
+          matmul_output_energy(pool_, *inputs, w.values.data(), state_->n_matrices, state_->n_rows, state_->n_cols);
+    }
+  }
+  return *state_;
+}
+
+void TensorMeasurer::capture_layer_inputs(int layer) {
+  if (captured_layer_ == layer) return;
+  captured_.clear();
+  const int n_layer = static_cast<int>(model_.config().n_layer);
+  if (layer < 0) {
+    token_counts_.assign(static_cast<size_t>(model_.config().n_vocab), 0);
+    for (int64_t c = 0; c < chunks_->n_chunks(); ++c)
+      for (const int32_t token : chunks_->input(c)) ++token_counts_.at(static_cast<size_t>(token));
+  } else {
+    // Inputs of this layer's matmuls: the layer run once more, on a copy of the states entering it.
+    ReferenceRun *reference = reference_.get();
+    std::vector<float> hidden, logits;
+    for (int64_t c = 0; c < chunks_->n_chunks(); ++c) {
+      if (reference) {
+        reference->move_to(layer);
+        hidden = reference->hidden(c);
+      } else {
+        hidden = model_.hidden_states_before_layer(chunks_->input(c), layer);
+      }
+      if (layer < n_layer) {
+        model_.run_layers(layer, layer + 1, hidden.data(), chunks_->n_ctx(), &captured_);
+      } else {
+        logits.resize(static_cast<size_t>((chunks_->n_ctx() - chunks_->first_scored()) * model_.config().n_vocab));
+        model_.output_logits(hidden.data(), chunks_->n_ctx(), logits.data(), &captured_, chunks_->first_scored());
+      }
+    }
+  }
+  captured_layer_ = layer;
+}
+
+std::vector<float> TensorMeasurer::quantized_values(const std::string &tensor, const QuantType &type) {
+  const TensorState &s = state_for(tensor);
+  const std::vector<float> &values = model_.weight(tensor).values;
+  if (s.n_cols % type.block_size != 0)
+    fail(tensor, ": rows of ", s.n_cols, " values do not fit ", type.name, " blocks of ", type.block_size);
+  if (type.needs_imatrix && s.importance.empty())
+    fail(tensor, ": ", type.name, " needs an importance matrix with an entry for this tensor");
+  std::vector<float> restored(values.size());
+  const int64_t matrix_values = s.n_rows * s.n_cols;
+  for (int64_t m = 0; m < s.n_matrices; ++m) {
+    const float *importance = s.importance.empty() ? nullptr : s.importance[static_cast<size_t>(m)].data();
+    const auto q = quantize_rows(type, values.data() + m * matrix_values, s.n_rows, s.n_cols, importance,
+                                 model_.n_threads());
+    dequantize_values(type, q.data(), restored.data() + m * matrix_values, matrix_values, model_.n_threads());
+  }
+  return restored;
+}
+
+double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float> &quantized) {
+  const std::vector<float> &values = model_.weight(s.name).values;
+  std::vector<float> difference(values.size());
+  for (size_t i = 0; i < values.size(); ++i) difference[i] = values[i] - quantized[i];
+  double energy;
+  if (s.first_layer < 0) {
+    energy = lookup_output_energy(token_counts_, difference.data(), s.n_cols);
+  } else {
+    energy = matmul_output_energy(pool_, *captured_.find(s.name), difference.data(), s.n_matrices, s.n_rows, s.n_cols);
+  }
+  return s.output_energy > 0 ? energy / s.output_energy : 0.0;
+}
+
+void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quantized, MeasurementRow &row) {
+  ReferenceRun &reference = *reference_;
+  const CalibrationChunks &chunks = reference.chunks();
+  const int64_t n_vocab = model_.config().n_vocab;
+  const int64_t n_scored = chunks.n_scored_per_chunk();
+  if (s.first_layer >= 0) reference.move_to(s.first_layer);
+
+  // Swap the quantized values in for the duration of the passes; put the original back whatever
+  // happens.
+  struct WeightSwap {
+    Transformer &model;
+    const std::string &name;
+    std::vector<float> original;
+    ~WeightSwap() { model.set_weight(name, std::move(original)); }
+  } swap{model_, s.name, model_.set_weight(s.name, std::move(quantized))};
+
+  std::vector<float> logits(static_cast<size_t>((chunks.n_ctx() - chunks.first_scored()) * n_vocab));
+  std::vector<double> kld(static_cast<size_t>(n_scored)), nll(static_cast<size_t>(n_scored));
+  double sum_kld = 0, sum_nll = 0;
+  for (int64_t c = 0; c < chunks.n_chunks(); ++c) {
+    if (s.first_layer < 0) {
+      const std::vector<float> embedded = model_.embed(chunks.input(c));
+      model_.forward_from_layer(0, embedded, chunks.n_ctx(), logits.data(), nullptr, chunks.first_scored());
+    } else {
+      model_.forward_from_layer(s.first_layer, reference.hidden(c), chunks.n_ctx(), logits.data(), nullptr,
+                                chunks.first_scored());
+    }
+    const float *base = reference.logits(c);
+    parallel_for(n_scored, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const TokenComparison t =
+            compare_logits(logits.data() + i * n_vocab, base + i * n_vocab, n_vocab, chunks.target(c, i));
+        kld[static_cast<size_t>(i)] = t.kld;
+        nll[static_cast<size_t>(i)] = t.nll;
+      }
+    }, model_.n_threads());
+    for (int64_t i = 0; i < n_scored; ++i) {
+      sum_kld += kld[static_cast<size_t>(i)];
+      sum_nll += nll[static_cast<size_t>(i)];
+    }
+  }
+  const auto count = static_cast<double>(chunks.n_scored());
+  row.set(Metric::kld, sum_kld / count);
+  row.set(Metric::delta_ppl, std::exp(sum_nll / count) - std::exp(reference.mean_nll()));
+}
+
+MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantType &type) {
+  std::vector<float> quantized = quantized_values(tensor, type);
+  const TensorState &s = *state_;
+  const std::vector<float> &values = model_.weight(tensor).values;
+
+  MeasurementRow row;
+  row.tensor = tensor;
+  row.type = type.name;
+  row.bits = type.bits_per_weight();
+  row.params = static_cast<int64_t>(values.size());
+  ProxyAccumulator proxy;
+  const int64_t matrix_values = s.n_rows * s.n_cols;
+  for (int64_t m = 0; m < s.n_matrices; ++m) {
+    const float *importance = s.importance.empty() ? nullptr : s.importance[static_cast<size_t>(m)].data();
+    proxy.add(values.data() + m * matrix_values, quantized.data() + m * matrix_values, s.n_rows, s.n_cols, importance);
+  }
+  const ProxyMetrics p = proxy.result();
+  row.set(Metric::rmse, p.rmse).set(Metric::max_abs_error, p.max_abs_error).set(Metric::relative_mse, p.relative_mse);
+  if (!s.importance.empty()) row.set(Metric::weighted_relative_mse, p.weighted_relative_mse);
+  if (level_ != MetricLevel::proxy) row.set(Metric::layer_error, layer_error(s, quantized));
+  if (level_ == MetricLevel::kld) measure_kld(s, std::move(quantized), row);
+  return row;
+}
+
+}  // namespace qs

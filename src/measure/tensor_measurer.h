@@ -1,0 +1,74 @@
+// Measures what quantizing one tensor to one type costs, all other tensors unquantized: the proxy
+// errors, the tensor's own output error on captured calibration inputs, and the model's mean KLD
+// and perplexity change against the cached reference run. Everything that does not depend on the
+// type is computed once per tensor and kept while its types are measured (importance, the
+// reference output energy), and everything that does not depend on the tensor once per layer
+// (the hidden states entering it, its matmuls' inputs).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "formats/imatrix.h"
+#include "infer/transformer.h"
+#include "jobs/measurement_row.h"
+#include "measure/calibration.h"
+#include "measure/layer_error.h"
+#include "measure/metric_level.h"
+#include "measure/reference_run.h"
+#include "quant/types.h"
+
+namespace qs {
+
+class ProgressSink;
+
+// Where a tensor first acts in the forward pass: -1 for the token embedding, n_layer for the
+// output matrix, else its block number. Throws qs::Error for a tensor the pass does not read.
+int tensor_first_layer(const std::string &gguf_name, int n_layer);
+
+class TensorMeasurer {
+ public:
+  // chunks may be null for the proxy level. imatrix may be null. The model's weights are swapped
+  // while a unit runs and always put back.
+  TensorMeasurer(Transformer &model, const Imatrix *imatrix, MetricLevel level, const CalibrationChunks *chunks,
+                 ProgressSink *progress = nullptr);
+
+  // The row for `tensor` in `type`: bits, params and every metric of the level (the weighted
+  // relative MSE only when the imatrix has the tensor).
+  MeasurementRow measure(const std::string &tensor, const QuantType &type);
+
+  // The quantized-then-dequantized values of a tensor in a type, as the GGUF writer would store
+  // them (same per-matrix importance).
+  std::vector<float> quantized_values(const std::string &tensor, const QuantType &type);
+
+  const ReferenceRun *reference() const { return reference_.get(); }
+
+ private:
+  struct TensorState {
+    std::string name;
+    int first_layer = 0;
+    int64_t n_matrices = 1, n_rows = 1, n_cols = 0;
+    std::vector<std::vector<float>> importance;  // per matrix, or empty
+    double output_energy = 0;                    // ||X W^T||^2, for the layer metric
+  };
+  const TensorState &state_for(const std::string &tensor);
+  void capture_layer_inputs(int layer);
+  double layer_error(const TensorState &state, const std::vector<float> &quantized);
+  void measure_kld(const TensorState &state, std::vector<float> quantized, MeasurementRow &row);
+
+  Transformer &model_;
+  const Imatrix *imatrix_;
+  MetricLevel level_;
+  const CalibrationChunks *chunks_;
+  ThreadPool pool_;
+  std::unique_ptr<ReferenceRun> reference_;
+  std::optional<TensorState> state_;
+  std::optional<int> captured_layer_;
+  MatmulInputCapture captured_;
+  std::vector<int64_t> token_counts_;  // for the embedding's layer metric
+};
+
+}  // namespace qs
