@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "convert/tensor_policy.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "infer/kld.h"
@@ -37,6 +38,7 @@ TensorMeasurer::TensorMeasurer(Transformer &model, const Imatrix *imatrix, Metri
 const TensorMeasurer::TensorState &TensorMeasurer::state_for(const std::string &tensor) {
   if (state_ && state_->name == tensor) return *state_;
   const WeightTensor &w = model_.weight(tensor);
+  if (!tensor_allows_quantization(tensor, w.shape)) fail("tensor ", tensor, " stays unquantized in llama.cpp's rules");
   TensorState s;
   s.name = tensor;
   s.first_layer = tensor_first_layer(tensor, static_cast<int>(model_.config().n_layer));

@@ -12,50 +12,16 @@
 
 #include "jobs/job_runner.h"
 #include "jobs/job_store.h"
+#include "cli/cli_process.h"
 #include "jobs/job_test_support.h"
 #include "test_support.h"
 
 namespace qs {
 namespace {
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::filesystem::path &path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-// Runs the quantscope binary with `args`; `env` entries ("NAME=value") are added to the environment.
-CliResult run_cli(const test::ScratchDir &dir, std::vector<std::string> args, std::vector<std::string> env = {}) {
-  const auto out_path = dir / "cli.out";
-  const auto err_path = dir / "cli.err";
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out, 1);
-    dup2(err, 2);
-    for (const auto &entry : env) putenv(const_cast<char *>(entry.c_str()));
-    std::vector<char *> argv{const_cast<char *>(QUANTSCOPE_BINARY)};
-    for (auto &arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(QUANTSCOPE_BINARY, argv.data());
-    _exit(127);
-  }
-  CliResult result;
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = slurp(out_path);
-  result.err = slurp(err_path);
-  return result;
-}
+using CliResult = test::CliRun;
+using test::run_cli;
+using test::slurp;
 
 class JobsCli : public ::testing::Test {
  protected:
@@ -140,15 +106,15 @@ TEST_F(JobsCli, UnknownJobIdIsExitTwoWithClearMessage) {
 TEST_F(JobsCli, PauseResumeCancelOfAQueuedJob) {
   {
     JobStore store(db);
-    store.create_job("measure", nlohmann::json::object(), 5);
+    store.create_job("download", nlohmann::json::object(), 5);
   }
   CliResult result = jobs({"pause", "1"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "job 1 paused\n");
-  // Nothing in this binary runs "measure" jobs yet: resume says so, leaving the job queued.
+  // Nothing in this binary runs "download" jobs yet: resume says so, leaving the job queued.
   result = jobs({"resume", "1"});
   EXPECT_EQ(result.exit_code, 2);
-  EXPECT_NE(result.err.find("no command of this quantscope runs jobs of kind 'measure'"), std::string::npos)
+  EXPECT_NE(result.err.find("no command of this quantscope runs jobs of kind 'download'"), std::string::npos)
       << result.err;
   EXPECT_EQ(list_json()[0]["state"], "queued");
   jobs({"pause", "1"});

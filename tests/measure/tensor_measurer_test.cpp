@@ -1,0 +1,192 @@
+// The measurer on the shipped model, each metric checked against an independent computation: the
+// KLD against a plain full forward pass with the one weight replaced (not started from the cached
+// layer), the layer error against inputs captured from a full pass and plain double loops, the
+// proxies against quant-stats' code. Also: the cached reference run reproduces the model exactly
+// from every layer, and weights are put back after every unit.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "infer/kld.h"
+#include "infer/logprob_file.h"
+#include "infer/text_input.h"
+#include "measure/proxy_metrics.h"
+#include "measure/tensor_measurer.h"
+#include "model/model_source.h"
+#include "test_support.h"
+
+namespace qs {
+namespace {
+
+class ShippedModelMeasurement : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    source_ = ModelSource::open(std::string(QUANTSCOPE_SOURCE_DIR) + "/models/kjv-llama").release();
+    model_ = Transformer::load(*source_, 2).release();
+    const TokenizedText text =
+        tokenize_text_file(*source_, std::string(QUANTSCOPE_SOURCE_DIR) + "/models/kjv-llama/calibration.txt", 64);
+    chunks_ = new CalibrationChunks(text.tokens, 64, 2, text.bos);
+  }
+  static void TearDownTestSuite() {
+    delete chunks_;
+    delete model_;
+    delete source_;
+  }
+
+  // KLD and mean NLL of the model with `tensor` replaced by `values`, from a full pass from the
+  // tokens, against a full pass of the unchanged model.
+  static std::pair<double, double> full_pass_kld(const std::string &tensor, std::vector<float> values) {
+    const int64_t n_vocab = model_->config().n_vocab;
+    const int64_t rows = chunks_->n_ctx() - chunks_->first_scored();
+    std::vector<float> base(static_cast<size_t>(rows * n_vocab)), ours(base.size());
+    double sum_kld = 0, sum_nll = 0;
+    for (int64_t c = 0; c < chunks_->n_chunks(); ++c) {
+      model_->forward(chunks_->input(c), base.data(), nullptr, chunks_->first_scored());
+      std::vector<float> original = model_->set_weight(tensor, values);
+      model_->forward(chunks_->input(c), ours.data(), nullptr, chunks_->first_scored());
+      model_->set_weight(tensor, std::move(original));
+      for (int64_t i = 0; i < chunks_->n_scored_per_chunk(); ++i) {
+        const TokenComparison t = compare_logits(ours.data() + i * n_vocab, base.data() + i * n_vocab, n_vocab,
+                                                 chunks_->target(c, i));
+        sum_kld += t.kld;
+        sum_nll += t.nll;
+      }
+    }
+    const auto n = static_cast<double>(chunks_->n_scored());
+    return {sum_kld / n, sum_nll / n};
+  }
+
+  static ModelSource *source_;
+  static Transformer *model_;
+  static CalibrationChunks *chunks_;
+};
+ModelSource *ShippedModelMeasurement::source_ = nullptr;
+Transformer *ShippedModelMeasurement::model_ = nullptr;
+CalibrationChunks *ShippedModelMeasurement::chunks_ = nullptr;
+
+TEST_F(ShippedModelMeasurement, ReferenceRunReproducesTheModelFromEveryLayer) {
+  ReferenceRun reference(*model_, *chunks_);
+  const int64_t n_vocab = model_->config().n_vocab;
+  const int64_t rows = chunks_->n_ctx() - chunks_->first_scored();
+  std::vector<float> logits(static_cast<size_t>(rows * n_vocab));
+  double sum_nll = 0;
+  for (int layer : {0, 3, 8, 5, 1}) {  // forward, and backward (restarts from the embeddings)
+    reference.move_to(layer);
+    for (int64_t c = 0; c < chunks_->n_chunks(); ++c) {
+      EXPECT_EQ(reference.hidden(c), model_->hidden_states_before_layer(chunks_->input(c), layer)) << layer;
+      model_->forward_from_layer(layer, reference.hidden(c), chunks_->n_ctx(), logits.data(), nullptr,
+                                 chunks_->first_scored());
+      EXPECT_TRUE(std::equal(logits.begin(), logits.end(), reference.logits(c))) << "layer " << layer << " chunk " << c;
+    }
+  }
+  for (int64_t c = 0; c < chunks_->n_chunks(); ++c)
+    for (int64_t i = 0; i < chunks_->n_scored_per_chunk(); ++i)
+      sum_nll -= target_log_prob(reference.logits(c) + i * n_vocab, n_vocab, chunks_->target(c, i));
+  EXPECT_DOUBLE_EQ(reference.mean_nll(), sum_nll / static_cast<double>(chunks_->n_scored()));
+}
+
+TEST_F(ShippedModelMeasurement, KldEqualsAFullPassWithTheWeightReplaced) {
+  TensorMeasurer measurer(*model_, nullptr, MetricLevel::kld, chunks_);
+  const double base_nll = measurer.reference()->mean_nll();
+  // The embedding (starts before layer 0), a mid-layer weight, the last layer, the output matrix.
+  for (const auto &[tensor, type_name] : std::vector<std::pair<std::string, std::string>>{
+           {"token_embd.weight", "Q3_K"}, {"blk.4.attn_k.weight", "Q2_K"}, {"blk.7.ffn_down.weight", "IQ3_S"},
+           {"output.weight", "Q4_0"}}) {
+    const QuantType &type = quant_type_by_name(type_name);
+    const std::vector<float> original = model_->weight(tensor).values;
+    const MeasurementRow row = measurer.measure(tensor, type);
+    EXPECT_EQ(model_->weight(tensor).values, original) << tensor << ": the weight was not put back";
+    const auto [kld, nll] = full_pass_kld(tensor, measurer.quantized_values(tensor, type));
+    ASSERT_TRUE(row.get(Metric::kld)) << tensor;
+    EXPECT_GT(kld, 0) << tensor;
+    EXPECT_NEAR(*row.get(Metric::kld), kld, 1e-9 * kld) << tensor;
+    EXPECT_NEAR(*row.get(Metric::delta_ppl), std::exp(nll) - std::exp(base_nll), 1e-9) << tensor;
+    EXPECT_EQ(row.tensor, tensor);
+    EXPECT_EQ(row.type, type_name);
+    EXPECT_EQ(row.bits, type.bits_per_weight());
+    EXPECT_EQ(row.params, static_cast<int64_t>(original.size()));
+  }
+}
+
+TEST_F(ShippedModelMeasurement, LayerErrorEqualsInputsCapturedFromAFullPass) {
+  TensorMeasurer measurer(*model_, nullptr, MetricLevel::layer, chunks_);
+  EXPECT_EQ(measurer.reference(), nullptr);  // the layer level never needs reference logits
+  for (const std::string tensor : {"blk.2.attn_output.weight", "blk.6.ffn_gate.weight", "output.weight"}) {
+    const QuantType &type = quant_type(GgmlType::Q3_K);
+    const MeasurementRow row = measurer.measure(tensor, type);
+    ASSERT_FALSE(row.get(Metric::kld));
+    // Independent: the inputs of a whole forward pass, plain double loops.
+    MatmulInputCapture capture;
+    std::vector<float> logits(static_cast<size_t>((chunks_->n_ctx() - chunks_->first_scored()) * model_->config().n_vocab));
+    for (int64_t c = 0; c < chunks_->n_chunks(); ++c)
+      model_->forward(chunks_->input(c), logits.data(), &capture, chunks_->first_scored());
+    const WeightTensor &w = model_->weight(tensor);
+    const std::vector<float> q = measurer.quantized_values(tensor, type);
+    std::vector<float> d(q.size());
+    for (size_t i = 0; i < d.size(); ++i) d[i] = w.values[i] - q[i];
+    const auto &inputs = *capture.find(tensor);
+    const double expected = matmul_output_energy_reference(inputs, d.data(), 1, w.shape[1], w.shape[0]) /
+                            matmul_output_energy_reference(inputs, w.values.data(), 1, w.shape[1], w.shape[0]);
+    EXPECT_NEAR(*row.get(Metric::layer_error), expected, 1e-4 * expected) << tensor;
+  }
+}
+
+TEST_F(ShippedModelMeasurement, EmbeddingLayerErrorWeighsRowsByHowOftenTheirTokenOccurs) {
+  TensorMeasurer measurer(*model_, nullptr, MetricLevel::layer, chunks_);
+  const QuantType &type = quant_type(GgmlType::Q2_K);
+  const MeasurementRow row = measurer.measure("token_embd.weight", type);
+  const WeightTensor &w = model_->weight("token_embd.weight");
+  const std::vector<float> q = measurer.quantized_values("token_embd.weight", type);
+  // Sum over every calibration position of its token's row error, over the same for the rows.
+  double error = 0, energy = 0;
+  const int64_t n_embd = w.shape[0];
+  for (int64_t c = 0; c < chunks_->n_chunks(); ++c)
+    for (const int32_t token : chunks_->input(c))
+      for (int64_t k = 0; k < n_embd; ++k) {
+        const double v = w.values[static_cast<size_t>(token * n_embd + k)];
+        const double e = v - q[static_cast<size_t>(token * n_embd + k)];
+        error += e * e;
+        energy += v * v;
+      }
+  EXPECT_NEAR(*row.get(Metric::layer_error), error / energy, 1e-12);
+}
+
+TEST_F(ShippedModelMeasurement, ProxiesEqualQuantStatsAndLowerLevelsCarryNoModelMetrics) {
+  TensorMeasurer measurer(*model_, nullptr, MetricLevel::proxy, nullptr);
+  const std::string tensor = "blk.1.ffn_up.weight";
+  const QuantType &type = quant_type(GgmlType::IQ4_XS);
+  const MeasurementRow row = measurer.measure(tensor, type);
+  const WeightTensor &w = model_->weight(tensor);
+  const ProxyMetrics expected = measure_quantization_error(type, w.values, 1, w.shape[1], w.shape[0], {}, 1).result();
+  EXPECT_EQ(*row.get(Metric::rmse), expected.rmse);
+  EXPECT_EQ(*row.get(Metric::max_abs_error), expected.max_abs_error);
+  EXPECT_EQ(*row.get(Metric::relative_mse), expected.relative_mse);
+  EXPECT_FALSE(row.get(Metric::weighted_relative_mse));  // no imatrix
+  EXPECT_FALSE(row.get(Metric::layer_error));
+  EXPECT_FALSE(row.get(Metric::kld));
+}
+
+TEST_F(ShippedModelMeasurement, FewerBitsCostMore) {
+  TensorMeasurer measurer(*model_, nullptr, MetricLevel::kld, chunks_);
+  double previous = 0;
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q5_K, GgmlType::Q4_K, GgmlType::Q3_K, GgmlType::Q2_K}) {
+    const MeasurementRow row = measurer.measure("blk.0.ffn_down.weight", quant_type(t));
+    EXPECT_GT(*row.get(Metric::kld), previous) << quant_type(t).name;
+    EXPECT_GT(*row.get(Metric::layer_error), 0.0);
+    previous = *row.get(Metric::kld);
+  }
+}
+
+TEST_F(ShippedModelMeasurement, UnfitTypesAndUnknownTensorsAreClearErrors) {
+  TensorMeasurer measurer(*model_, nullptr, MetricLevel::proxy, nullptr);
+  test::expect_error_containing([&] { measurer.measure("blk.0.ffn_down.weight", quant_type(GgmlType::IQ2_XXS)); },
+                                {"blk.0.ffn_down.weight", "IQ2_XXS needs an importance matrix"});
+  test::expect_error_containing([&] { measurer.measure("blk.0.attn_norm.weight", quant_type(GgmlType::Q4_K)); },
+                                {"blk.0.attn_norm.weight"});
+  test::expect_error_containing([&] { measurer.measure("blk.9.attn_q.weight", quant_type(GgmlType::Q4_K)); },
+                                {"blk.9.attn_q.weight"});
+  EXPECT_THROW(TensorMeasurer(*model_, nullptr, MetricLevel::kld, nullptr), Error);
+}
+
+}  // namespace
+}  // namespace qs
