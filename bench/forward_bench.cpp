@@ -18,6 +18,7 @@
 #include <random>
 #include <vector>
 
+#include "bench_support.h"
 #include "core/parallel.h"
 #include "infer/perplexity.h"
 #include "infer/transformer.h"
@@ -29,22 +30,8 @@ namespace {
 constexpr int64_t kCtx = 512;
 constexpr int64_t kChunksPerIteration = 4;
 
-std::filesystem::path model_path() {
-  if (const char *env = std::getenv("QUANTSCOPE_BENCH_MODEL")) return env;
-  if (std::filesystem::exists("models/kjv-llama/config.json")) return "models/kjv-llama";
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
-    if (std::filesystem::exists(dir / "models/kjv-llama/config.json")) return dir / "models/kjv-llama";
-  }
-  return "models/kjv-llama";
-}
-
-double process_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
+using qs::bench::model_path;
+using qs::bench::process_cpu_seconds;
 
 struct Shared {
   std::unique_ptr<qs::Transformer> model;

@@ -87,6 +87,9 @@ const CommandRegistration registration{45, [](CLI::App &app) {
                   "proxy: RMSE, max error, relative MSE, imatrix-weighted MSE (no model run); layer: + the "
                   "tensor's output error on calibration inputs; kld: + the model's KLD and ΔPPL")
       ->capture_default_str();
+  cmd->add_option("--probes", r.probes, "With --metric kld: only these types get the KLD (the others stop at "
+                                        "layer; `quantscope predict` fits the rest from these probes)")
+      ->delimiter(',');
   cmd->add_option("--text", r.text, "Calibration text (needed for layer and kld)");
   cmd->add_option("--imatrix", r.imatrix, "Importance matrix (llama.cpp GGUF or legacy .dat)");
   cmd->add_option("--tensors", r.tensor_regex, "Only tensors whose GGUF name matches this regex");

@@ -39,33 +39,42 @@ void causal_attention(ThreadPool &pool, const float *q, const float *k, const fl
   if (shape.n_head_kv <= 0 || shape.n_head % shape.n_head_kv != 0) {
     fail("attention: ", shape.n_head, " query heads cannot share ", shape.n_head_kv, " key/value heads");
   }
+  const int64_t seq = shape.sequence_length > 0 ? shape.sequence_length : n;
+  if (n % seq != 0) fail("attention: ", n, " tokens are not whole sequences of ", seq);
+  if (shape.first_query < 0 || shape.first_query >= seq)
+    fail("attention: first query ", shape.first_query, " is outside a sequence of ", seq);
+  const int64_t n_sequences = n / seq;
   const int64_t group = shape.n_head / shape.n_head_kv;
   const int64_t q_stride = shape.n_head * hd, kv_stride = shape.n_head_kv * hd;
-  const int64_t n_blocks = (n + kQueryBlock - 1) / kQueryBlock;
+  const int64_t n_blocks = (seq - shape.first_query + kQueryBlock - 1) / kQueryBlock;
+  const int64_t tasks_per_sequence = shape.n_head * n_blocks;
   scratch.resize(static_cast<size_t>(pool.size()));
-  for (auto &s : scratch) s.resize(static_cast<size_t>(kQueryBlock * n));
+  for (auto &s : scratch) s.resize(static_cast<size_t>(kQueryBlock * seq));
 
   // Tasks run the largest blocks (the last ones, which see the most keys) first.
-  pool.run(shape.n_head * n_blocks, [&](int64_t task, int thread) {
-    const int64_t head = task % shape.n_head;
-    const int64_t block = n_blocks - 1 - task / shape.n_head;
+  pool.run(n_sequences * tasks_per_sequence, [&](int64_t task, int thread) {
+    const int64_t sequence = task / tasks_per_sequence, in_sequence = task % tasks_per_sequence;
+    const int64_t head = in_sequence % shape.n_head;
+    const int64_t block = n_blocks - 1 - in_sequence / shape.n_head;
     const int64_t kv_head = head / group;
-    const int64_t q0 = block * kQueryBlock, q1 = std::min(n, q0 + kQueryBlock);
+    const int64_t q0 = shape.first_query + block * kQueryBlock, q1 = std::min(seq, q0 + kQueryBlock);
     const int64_t key0 = first_visible_key(q0, shape.sliding_window), key1 = q1;
     const int64_t rows = q1 - q0, keys = key1 - key0;
+    const int64_t base = sequence * seq;  // the sequence's first row
     float *scores = scratch[static_cast<size_t>(thread)].data();
 
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(keys),
-                static_cast<int>(hd), shape.scale, q + q0 * q_stride + head * hd, static_cast<int>(q_stride),
-                k + key0 * kv_stride + kv_head * hd, static_cast<int>(kv_stride), 0.0f, scores,
+                static_cast<int>(hd), shape.scale, q + (base + q0) * q_stride + head * hd, static_cast<int>(q_stride),
+                k + (base + key0) * kv_stride + kv_head * hd, static_cast<int>(kv_stride), 0.0f, scores,
                 static_cast<int>(keys));
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t i = q0 + r;
       masked_softmax(scores + r * keys, keys, first_visible_key(i, shape.sliding_window) - key0, i + 1 - key0);
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(hd),
-                static_cast<int>(keys), 1.0f, scores, static_cast<int>(keys), v + key0 * kv_stride + kv_head * hd,
-                static_cast<int>(kv_stride), 0.0f, out + q0 * q_stride + head * hd, static_cast<int>(q_stride));
+                static_cast<int>(keys), 1.0f, scores, static_cast<int>(keys),
+                v + (base + key0) * kv_stride + kv_head * hd, static_cast<int>(kv_stride), 0.0f,
+                out + (base + q0) * q_stride + head * hd, static_cast<int>(q_stride));
   });
 }
 

@@ -159,11 +159,26 @@ void Transformer::embed_into(std::span<const int32_t> tokens, std::vector<float>
   }
 }
 
-void Transformer::run_layer(int il, float *hidden, int64_t n, ActivationSink *sink) {
+int64_t Transformer::sequence_length_of(int64_t n_tokens, int64_t sequence_length) const {
+  const int64_t seq = sequence_length > 0 ? sequence_length : n_tokens;
+  if (seq <= 0 || n_tokens % seq != 0) fail("forward pass: ", n_tokens, " tokens are not whole sequences of ", seq);
+  return seq;
+}
+
+void Transformer::select_rows(int64_t n, const RowSelection &rows) {
+  // The rows a trimmed last layer carries past attention: [first, seq) of every sequence.
+  scratch_.selected.clear();
+  if (rows.first_row == 0) return;
+  for (int64_t base = 0; base < n; base += rows.sequence_length)
+    for (int64_t r = rows.first_row; r < rows.sequence_length; ++r) scratch_.selected.push_back(base + r);
+}
+
+void Transformer::run_attention_block(int il, float *hidden, int64_t n, const RowSelection &rows, ActivationSink *sink) {
   const auto &c = config_;
   const Layer &l = layers_[static_cast<size_t>(il)];
   const int64_t n_embd = c.n_embd, hd = c.head_dim;
   const int64_t q_width = c.n_head * hd, kv_width = c.n_head_kv * hd;
+  const int64_t seq = rows.sequence_length;
   Scratch &s = scratch_;
   s.normed.resize(static_cast<size_t>(n * n_embd));
   s.q.resize(static_cast<size_t>(n * q_width));
@@ -173,9 +188,6 @@ void Transformer::run_layer(int il, float *hidden, int64_t n, ActivationSink *si
   s.proj.resize(static_cast<size_t>(n * n_embd));
   auto values = [](const Entry *e) { return e ? e->second.values.data() : nullptr; };
 
-  if (sink) sink->layer_input(il, hidden, n, n_embd);
-
-  // Attention block.
   rms_norm_rows(hidden, values(l.attn_norm), s.normed.data(), n);
   if (sink) {
     for (const Entry *w : {l.wq, l.wk, l.wv}) sink->matmul_input(w->first, -1, s.normed.data(), n, n_embd);
@@ -183,7 +195,7 @@ void Transformer::run_layer(int il, float *hidden, int64_t n, ActivationSink *si
   matmul(pool_, s.normed.data(), n, n_embd, n_embd, values(l.wq), q_width, values(l.bq), s.q.data(), q_width);
   matmul(pool_, s.normed.data(), n, n_embd, n_embd, values(l.wk), kv_width, values(l.bk), s.k.data(), kv_width);
   matmul(pool_, s.normed.data(), n, n_embd, n_embd, values(l.wv), kv_width, values(l.bv), s.v.data(), kv_width);
-  ensure_rope_positions(n);
+  ensure_rope_positions(seq);
   for_each_row_range(pool_, n, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       float *q = s.q.data() + t * q_width;
@@ -191,8 +203,8 @@ void Transformer::run_layer(int il, float *hidden, int64_t n, ActivationSink *si
       // qwen3: RMSNorm over each head before rope.
       if (l.q_norm) for (int64_t h = 0; h < c.n_head; ++h) rms_norm(q + h * hd, values(l.q_norm), q + h * hd, hd, c.rms_norm_eps);
       if (l.k_norm) for (int64_t h = 0; h < c.n_head_kv; ++h) rms_norm(k + h * hd, values(l.k_norm), k + h * hd, hd, c.rms_norm_eps);
-      apply_rope(q, c.n_head, hd, rope_, t);
-      apply_rope(k, c.n_head_kv, hd, rope_, t);
+      apply_rope(q, c.n_head, hd, rope_, t % seq);
+      apply_rope(k, c.n_head_kv, hd, rope_, t % seq);
     }
   });
   AttentionShape shape;
@@ -202,15 +214,55 @@ void Transformer::run_layer(int il, float *hidden, int64_t n, ActivationSink *si
   shape.head_dim = hd;
   shape.sliding_window = c.sliding_window;
   shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  shape.sequence_length = seq;
+  shape.first_query = rows.first_row;
   causal_attention(pool_, s.q.data(), s.k.data(), s.v.data(), s.attn.data(), shape, s.attention);
-  if (sink) sink->matmul_input(l.wo->first, -1, s.attn.data(), n, q_width);
-  matmul(pool_, s.attn.data(), n, q_width, q_width, values(l.wo), n_embd, values(l.bo), s.proj.data(), n_embd);
-  for_each_row_range(pool_, n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin * n_embd; i < end * n_embd; ++i) hidden[i] += s.proj[static_cast<size_t>(i)];
-  });
 
-  // Feed-forward block.
-  rms_norm_rows(hidden, values(l.ffn_norm), s.normed.data(), n);
+  // Only the selected rows go on: gather them so the output projection is one product.
+  const float *attn = s.attn.data();
+  int64_t m = n;
+  if (rows.first_row > 0) {
+    m = static_cast<int64_t>(s.selected.size());
+    s.gathered.resize(static_cast<size_t>(m * q_width));
+    for (int64_t i = 0; i < m; ++i)
+      std::copy_n(s.attn.data() + s.selected[static_cast<size_t>(i)] * q_width, q_width, s.gathered.data() + i * q_width);
+    attn = s.gathered.data();
+  }
+  if (sink) sink->matmul_input(l.wo->first, -1, attn, m, q_width);
+  matmul(pool_, attn, m, q_width, q_width, values(l.wo), n_embd, values(l.bo), s.proj.data(), n_embd);
+  add_rows(hidden, s.proj.data(), m, rows.first_row > 0);
+}
+
+void Transformer::add_rows(float *hidden, const float *update, int64_t m, bool selected) {
+  const int64_t n_embd = config_.n_embd;
+  for_each_row_range(pool_, m, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t row = selected ? scratch_.selected[static_cast<size_t>(i)] : i;
+      float *h = hidden + row * n_embd;
+      const float *u = update + i * n_embd;
+      for (int64_t j = 0; j < n_embd; ++j) h[j] += u[j];
+    }
+  });
+}
+
+void Transformer::run_ffn_block(int il, float *hidden, int64_t n, const RowSelection &rows, ActivationSink *sink) {
+  const auto &c = config_;
+  const Layer &l = layers_[static_cast<size_t>(il)];
+  const int64_t n_embd = c.n_embd;
+  Scratch &s = scratch_;
+  auto values = [](const Entry *e) { return e ? e->second.values.data() : nullptr; };
+  const bool selected = rows.first_row > 0;
+  const int64_t m = selected ? static_cast<int64_t>(s.selected.size()) : n;
+  s.normed.resize(static_cast<size_t>(m * n_embd));
+  s.proj.resize(static_cast<size_t>(m * n_embd));
+  if (selected) {
+    s.gathered.resize(static_cast<size_t>(m * n_embd));
+    for (int64_t i = 0; i < m; ++i)
+      std::copy_n(hidden + s.selected[static_cast<size_t>(i)] * n_embd, n_embd, s.gathered.data() + i * n_embd);
+    rms_norm_rows(s.gathered.data(), values(l.ffn_norm), s.normed.data(), m);
+  } else {
+    rms_norm_rows(hidden, values(l.ffn_norm), s.normed.data(), m);
+  }
   if (l.is_moe()) {
     MoeWeights moe;
     moe.router = values(l.router);
@@ -225,7 +277,7 @@ void Transformer::run_layer(int il, float *hidden, int64_t n, ActivationSink *si
     moe.gate_name = l.gate_exps->first;
     moe.up_name = l.up_exps->first;
     moe.down_name = l.down_exps->first;
-    moe_ffn(pool_, s.normed.data(), n, n_embd, moe, s.proj.data(), s.moe, sink);
+    moe_ffn(pool_, s.normed.data(), m, n_embd, moe, s.proj.data(), s.moe, sink);
   } else {
     FfnWeights ffn;
     ffn.gate = values(l.ffn_gate);
@@ -235,30 +287,77 @@ void Transformer::run_layer(int il, float *hidden, int64_t n, ActivationSink *si
     ffn.gate_name = l.ffn_gate->first;
     ffn.up_name = l.ffn_up->first;
     ffn.down_name = l.ffn_down->first;
-    swiglu_ffn(pool_, s.normed.data(), n, n_embd, ffn, s.proj.data(), s.ffn, sink);
+    swiglu_ffn(pool_, s.normed.data(), m, n_embd, ffn, s.proj.data(), s.ffn, sink);
   }
-  for_each_row_range(pool_, n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin * n_embd; i < end * n_embd; ++i) hidden[i] += s.proj[static_cast<size_t>(i)];
-  });
+  add_rows(hidden, s.proj.data(), m, selected);
 }
 
-void Transformer::run_layers(int first, int last, float *hidden, int64_t n_tokens, ActivationSink *sink) {
+void Transformer::run_layer(int il, float *hidden, int64_t n, const RowSelection &rows, ActivationSink *sink) {
+  if (sink) sink->layer_input(il, hidden, n, config_.n_embd);
+  run_attention_block(il, hidden, n, rows, sink);
+  run_ffn_block(il, hidden, n, rows, sink);
+}
+
+void Transformer::run_layers(int first, int last, float *hidden, int64_t n_tokens, ActivationSink *sink,
+                             int64_t sequence_length) {
   if (first < 0 || last > config_.n_layer || first > last) {
     fail("run_layers: layer range [", first, ", ", last, ") is outside [0, ", config_.n_layer, "]");
   }
-  for (int il = first; il < last; ++il) run_layer(il, hidden, n_tokens, sink);
+  const RowSelection all{sequence_length_of(n_tokens, sequence_length), 0};
+  for (int il = first; il < last; ++il) run_layer(il, hidden, n_tokens, all, sink);
+}
+
+void Transformer::run_attention_block(int layer, float *hidden, int64_t n_tokens, ActivationSink *sink,
+                                      int64_t sequence_length, int64_t first_logit) {
+  if (layer < 0 || layer >= config_.n_layer) fail("run_attention_block: no layer ", layer);
+  if (sink) sink->layer_input(layer, hidden, n_tokens, config_.n_embd);
+  const int64_t seq = sequence_length_of(n_tokens, sequence_length);
+  const bool last = layer == config_.n_layer - 1 && !sink && first_logit > 0 && first_logit < seq;
+  const RowSelection rows{seq, last ? first_logit : 0};
+  if (rows.first_row > 0) select_rows(n_tokens, rows);
+  run_attention_block(layer, hidden, n_tokens, rows, sink);
 }
 
 void Transformer::output_logits(const float *hidden, int64_t n_tokens, float *logits, ActivationSink *sink,
-                                int64_t first_logit) {
-  if (first_logit < 0 || first_logit > n_tokens) fail("output_logits: first logit row ", first_logit, " of ", n_tokens);
-  const int64_t n_embd = config_.n_embd, rows = n_tokens - first_logit;
+                                int64_t first_logit, int64_t sequence_length) {
+  const int64_t seq = sequence_length_of(n_tokens, sequence_length);
+  if (first_logit < 0 || first_logit > seq) fail("output_logits: first logit row ", first_logit, " of ", seq);
+  const int64_t n_embd = config_.n_embd, rows = seq - first_logit;
   if (sink) sink->layer_input(static_cast<int>(config_.n_layer), hidden, n_tokens, n_embd);
   scratch_.normed.resize(static_cast<size_t>(rows * n_embd));
-  rms_norm_rows(hidden + first_logit * n_embd, output_norm_->second.values.data(), scratch_.normed.data(), rows);
-  if (sink) sink->matmul_input(output_->first, -1, scratch_.normed.data(), rows, n_embd);
-  matmul(pool_, scratch_.normed.data(), rows, n_embd, n_embd, output_->second.values.data(), config_.n_vocab, nullptr,
-         logits, config_.n_vocab);
+  for (int64_t base = 0; base < n_tokens; base += seq) {
+    rms_norm_rows(hidden + (base + first_logit) * n_embd, output_norm_->second.values.data(), scratch_.normed.data(), rows);
+    if (sink) sink->matmul_input(output_->first, -1, scratch_.normed.data(), rows, n_embd);
+    matmul(pool_, scratch_.normed.data(), rows, n_embd, n_embd, output_->second.values.data(), config_.n_vocab, nullptr,
+           logits, config_.n_vocab);
+    logits += rows * config_.n_vocab;
+  }
+}
+
+void Transformer::run_layers_for_logits(int first, float *hidden, int64_t n_tokens, int64_t first_logit,
+                                        int64_t sequence_length) {
+  if (first < 0 || first > config_.n_layer) fail("run_layers_for_logits: no layer ", first);
+  const int64_t seq = sequence_length_of(n_tokens, sequence_length);
+  if (first_logit < 0 || first_logit >= seq) fail("run_layers_for_logits: first logit row ", first_logit, " of ", seq);
+  const int last = static_cast<int>(config_.n_layer);
+  for (int il = first; il < last; ++il) {
+    const RowSelection rows{seq, il == last - 1 ? first_logit : 0};
+    if (rows.first_row > 0) select_rows(n_tokens, rows);
+    run_layer(il, hidden, n_tokens, rows, nullptr);
+  }
+}
+
+void Transformer::finish_pass(int first_layer, float *hidden, int64_t n_tokens, float *logits, ActivationSink *sink,
+                              int64_t first_logit, int64_t sequence_length) {
+  const int64_t seq = sequence_length_of(n_tokens, sequence_length);
+  // The last layer's rows before first_logit only serve as keys and values: without a sink (which
+  // expects every row), the rest of that layer runs only on the rows the logits need.
+  if (!sink && first_logit > 0 && first_logit < seq) {
+    run_layers_for_logits(first_layer, hidden, n_tokens, first_logit, seq);
+  } else {
+    run_layers(first_layer, static_cast<int>(config_.n_layer), hidden, n_tokens, sink, seq);
+  }
+  output_logits(hidden, n_tokens, logits, sink, first_logit, seq);
 }
 
 void Transformer::forward(std::span<const int32_t> tokens, float *logits, ActivationSink *sink, int64_t first_logit) {
@@ -266,9 +365,7 @@ void Transformer::forward(std::span<const int32_t> tokens, float *logits, Activa
   // page faults on every chunk.
   std::vector<float> &hidden = scratch_.hidden;
   embed_into(tokens, hidden);
-  const int64_t n = static_cast<int64_t>(tokens.size());
-  run_layers(0, static_cast<int>(config_.n_layer), hidden.data(), n, sink);
-  output_logits(hidden.data(), n, logits, sink, first_logit);
+  finish_pass(0, hidden.data(), static_cast<int64_t>(tokens.size()), logits, sink, first_logit, 0);
 }
 
 std::vector<float> Transformer::forward(std::span<const int32_t> tokens, ActivationSink *sink) {
@@ -285,13 +382,30 @@ std::vector<float> Transformer::hidden_states_before_layer(std::span<const int32
 }
 
 void Transformer::forward_from_layer(int layer, std::span<const float> hidden_in, int64_t n_tokens, float *logits,
-                                     ActivationSink *sink, int64_t first_logit) {
+                                     ActivationSink *sink, int64_t first_logit, int64_t sequence_length) {
   if (static_cast<int64_t>(hidden_in.size()) != n_tokens * config_.n_embd) {
     fail("forward_from_layer: ", hidden_in.size(), " hidden values for ", n_tokens, " tokens of width ", config_.n_embd);
   }
-  std::vector<float> hidden(hidden_in.begin(), hidden_in.end());
-  run_layers(layer, static_cast<int>(config_.n_layer), hidden.data(), n_tokens, sink);
-  output_logits(hidden.data(), n_tokens, logits, sink, first_logit);
+  if (layer < 0 || layer > config_.n_layer) fail("forward_from_layer: no layer ", layer);
+  std::vector<float> &hidden = scratch_.hidden;
+  hidden.assign(hidden_in.begin(), hidden_in.end());
+  finish_pass(layer, hidden.data(), n_tokens, logits, sink, first_logit, sequence_length);
+}
+
+void Transformer::forward_from_ffn_block(int layer, std::span<const float> hidden_in, int64_t n_tokens, float *logits,
+                                         int64_t first_logit, int64_t sequence_length) {
+  if (static_cast<int64_t>(hidden_in.size()) != n_tokens * config_.n_embd) {
+    fail("forward_from_ffn_block: ", hidden_in.size(), " hidden values for ", n_tokens, " tokens of width ", config_.n_embd);
+  }
+  if (layer < 0 || layer >= config_.n_layer) fail("forward_from_ffn_block: no layer ", layer);
+  const int64_t seq = sequence_length_of(n_tokens, sequence_length);
+  std::vector<float> &hidden = scratch_.hidden;
+  hidden.assign(hidden_in.begin(), hidden_in.end());
+  const bool last = layer == config_.n_layer - 1;
+  const RowSelection rows{seq, last ? first_logit : 0};
+  if (rows.first_row > 0) select_rows(n_tokens, rows);
+  run_ffn_block(layer, hidden.data(), n_tokens, rows, nullptr);
+  finish_pass(layer + 1, hidden.data(), n_tokens, logits, nullptr, first_logit, seq);
 }
 
 bool Transformer::has_weight(std::string_view name) const { return weights_.find(name) != weights_.end(); }

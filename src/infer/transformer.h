@@ -60,14 +60,34 @@ class Transformer {
   // The hidden state entering `layer` (0 <= layer <= n_layer; n_layer: the final norm's input).
   std::vector<float> hidden_states_before_layer(std::span<const int32_t> tokens, int layer,
                                                 ActivationSink *sink = nullptr);
-  // Runs layers [first, last) in place on hidden (n_tokens x n_embd, positions 0..n_tokens-1).
-  void run_layers(int first, int last, float *hidden, int64_t n_tokens, ActivationSink *sink = nullptr);
-  // Final norm and output matmul for rows [first_logit, n_tokens) of hidden (left unchanged).
+  // The calls below take several chunks at once when sequence_length > 0: n_tokens is then
+  // n_tokens / sequence_length sequences back to back, each with positions 0.. and attention only
+  // within itself (bigger matrix products than one chunk at a time); 0 means one sequence.
+  //
+  // Runs layers [first, last) in place on hidden (n_tokens x n_embd).
+  void run_layers(int first, int last, float *hidden, int64_t n_tokens, ActivationSink *sink = nullptr,
+                  int64_t sequence_length = 0);
+  // Only the attention block of `layer` (attention plus its residual), in place: the state the
+  // layer's feed-forward block starts from. For the last layer of a pass wanting logits from
+  // first_logit on, pass it: that layer is then computed as such a pass computes it.
+  void run_attention_block(int layer, float *hidden, int64_t n_tokens, ActivationSink *sink = nullptr,
+                           int64_t sequence_length = 0, int64_t first_logit = 0);
+  // Layers [first, n_layer) in place, as a pass that wants logits from first_logit on runs them:
+  // the last layer only for rows [first_logit, sequence_length) of each sequence (the earlier rows
+  // are left stale). output_logits of the result equals forward_from_layer(first, ...).
+  void run_layers_for_logits(int first, float *hidden, int64_t n_tokens, int64_t first_logit,
+                             int64_t sequence_length = 0);
+  // Final norm and output matmul for rows [first_logit, sequence_length) of each sequence of
+  // hidden (left unchanged); the logits of the sequences are back to back.
   void output_logits(const float *hidden, int64_t n_tokens, float *logits, ActivationSink *sink = nullptr,
-                     int64_t first_logit = 0);
+                     int64_t first_logit = 0, int64_t sequence_length = 0);
   // Layers [layer, n_layer) then the output, from the hidden state entering `layer`.
   void forward_from_layer(int layer, std::span<const float> hidden_in, int64_t n_tokens, float *logits,
-                          ActivationSink *sink = nullptr, int64_t first_logit = 0);
+                          ActivationSink *sink = nullptr, int64_t first_logit = 0, int64_t sequence_length = 0);
+  // The same from the feed-forward block of `layer`: hidden_in is the state after its attention
+  // block (run_attention_block), so a change to an FFN weight skips that layer's attention.
+  void forward_from_ffn_block(int layer, std::span<const float> hidden_in, int64_t n_tokens, float *logits,
+                              int64_t first_logit = 0, int64_t sequence_length = 0);
 
   // Weight access. weight() throws naming the tensor when it does not exist.
   bool has_weight(std::string_view name) const;
@@ -93,8 +113,15 @@ class Transformer {
     Entry *router = nullptr, *gate_exps = nullptr, *up_exps = nullptr, *down_exps = nullptr;
     bool is_moe() const { return router != nullptr; }
   };
+  // Which rows of a layer go past attention: all, or (a last layer feeding logits that start at
+  // first_row) only rows [first_row, sequence_length) of each sequence, listed in Scratch::selected.
+  struct RowSelection {
+    int64_t sequence_length = 0;
+    int64_t first_row = 0;
+  };
   struct Scratch {
-    std::vector<float> hidden, normed, q, k, v, attn, proj;
+    std::vector<float> hidden, normed, q, k, v, attn, proj, gathered;
+    std::vector<int64_t> selected;
     std::vector<std::vector<float>> attention;
     FfnScratch ffn;
     MoeScratch moe;
@@ -104,7 +131,15 @@ class Transformer {
   Entry *optional(const std::string &name, std::vector<int64_t> shape);
   void bind_weights();
   void embed_into(std::span<const int32_t> tokens, std::vector<float> &hidden) const;
-  void run_layer(int il, float *hidden, int64_t n_tokens, ActivationSink *sink);
+  int64_t sequence_length_of(int64_t n_tokens, int64_t sequence_length) const;
+  void select_rows(int64_t n_tokens, const RowSelection &rows);
+  void run_layer(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink);
+  void run_attention_block(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink);
+  void run_ffn_block(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink);
+  void add_rows(float *hidden, const float *update, int64_t m, bool selected);
+  // Layers [first_layer, n_layer) (the last trimmed to the rows the logits need) and the output.
+  void finish_pass(int first_layer, float *hidden, int64_t n_tokens, float *logits, ActivationSink *sink,
+                   int64_t first_logit, int64_t sequence_length);
   void ensure_rope_positions(int64_t n_positions);
   void rms_norm_rows(const float *x, const float *weight, float *out, int64_t n_rows);
 

@@ -68,7 +68,7 @@ RunOutcome run_measure_job(JobStore &store, int64_t job_id, const RunOptions &op
     }
     const MeasurementUnit &unit = *by_key.at(key);
     UnitResult result;
-    result.measurements.push_back(measurer->measure(unit.tensor, *unit.type));
+    result.measurements.push_back(measurer->measure(unit.tensor, *unit.type, unit.level));
     return result;
   };
   return run_job(store, job_id, keys, measure_unit, options);

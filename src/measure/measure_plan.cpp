@@ -44,7 +44,7 @@ T field(const nlohmann::json &params, const char *name) {
 }  // namespace
 
 nlohmann::json MeasureRequest::to_json() const {
-  return {{"model", model},         {"types", types},
+  return {{"model", model},         {"types", types},          {"probes", probes},
           {"metric", metric_level_name(metric)},
           {"text", text},           {"imatrix", imatrix},
           {"tensors", tensor_regex}, {"shard", std::to_string(shard_index) + "/" + std::to_string(shard_count)},
@@ -56,6 +56,7 @@ MeasureRequest MeasureRequest::from_json(const nlohmann::json &params) {
   MeasureRequest r;
   r.model = field<std::string>(params, "model");
   r.types = field<std::vector<std::string>>(params, "types");
+  r.probes = field<std::vector<std::string>>(params, "probes");
   const auto metric = field<std::string>(params, "metric");
   const auto level = parse_metric_level(metric);
   if (!level) fail("measure job params: unknown metric '", metric, "'");
@@ -93,6 +94,14 @@ void MeasureRequest::validate_and_resolve() {
   if (shard_count < 1 || shard_index < 1 || shard_index > shard_count)
     fail("--shard: ", shard_index, "/", shard_count, " is not i/N with 1 <= i <= N");
   if (!tensor_regex.empty()) compile_tensor_regex(tensor_regex);
+  if (!probes.empty() && metric != MetricLevel::kld) fail("--probes only applies to --metric kld");
+  for (const auto &name : probes) {
+    const QuantType &type = quant_type_by_name(name);
+    if (!types.empty() && std::find_if(types.begin(), types.end(), [&](const std::string &t) {
+          return &quant_type_by_name(t) == &type;
+        }) == types.end())
+      fail("--probes: ", type.name, " is not one of --types");
+  }
   for (const auto &name : types) {
     const QuantType &type = quant_type_by_name(name);
     if (!type.is_quantized()) fail("--types: ", type.name, " is not a quantized type");
@@ -139,7 +148,12 @@ std::vector<MeasurementUnit> plan_measurement_units(const MeasureRequest &reques
     for (const QuantType *type : ladder) {
       if (t.row_length() % type->block_size != 0) continue;
       if (type->needs_imatrix && !(imatrix && imatrix->find(t.name))) continue;
-      units.push_back({t.name, type, measurement_unit_key(t.name, type->name)});
+      MetricLevel level = request.metric;
+      if (level == MetricLevel::kld && !request.probes.empty() &&
+          std::none_of(request.probes.begin(), request.probes.end(),
+                       [&](const std::string &p) { return &quant_type_by_name(p) == type; }))
+        level = MetricLevel::layer;
+      units.push_back({t.name, type, measurement_unit_key(t.name, type->name), level});
     }
   }
   return units;

@@ -20,6 +20,9 @@ struct MeasureRequest {
   std::string model;               // a path (stored absolute) or a cached repo id
   std::vector<std::string> types;  // empty: every type on the ladder (`quantscope types`)
   MetricLevel metric = MetricLevel::proxy;
+  // With metric kld: only these types get the (costly) kld level, the others stop at layer; the
+  // KLD predictor fills them in from these probes. Empty: every type gets kld.
+  std::vector<std::string> probes;
   std::string text;                // calibration text; needed for layer and kld
   std::string imatrix;             // optional
   std::string tensor_regex;        // ECMAScript regex searched in GGUF names; empty: all
@@ -42,6 +45,7 @@ struct MeasurementUnit {
   std::string tensor;
   const QuantType *type = nullptr;
   std::string key;  // measurement_unit_key(tensor, type)
+  MetricLevel level = MetricLevel::proxy;  // how far this unit goes (probes: kld, others: layer)
 };
 
 // Every (tensor, type) to measure, layer by layer (the token embedding first, the output matrix

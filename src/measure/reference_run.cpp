@@ -1,5 +1,7 @@
-// The cached reference run: logits once, hidden states moved forward layer by layer.
+// The cached reference run: logits once, hidden states moved forward layer by layer, batch by batch.
 #include "measure/reference_run.h"
+
+#include <algorithm>
 
 #include "core/error.h"
 #include "core/progress.h"
@@ -7,26 +9,49 @@
 
 namespace qs {
 
-ReferenceRun::ReferenceRun(Transformer &model, const CalibrationChunks &chunks, ProgressSink *progress)
+ReferenceRun::ReferenceRun(Transformer &model, const CalibrationChunks &chunks, ProgressSink *progress,
+                           int64_t max_batch_tokens)
     : model_(model), chunks_(chunks) {
   NullProgress quiet;
   if (!progress) progress = &quiet;
+  const int64_t per_batch = std::max<int64_t>(1, max_batch_tokens / chunks.n_ctx());
+  for (int64_t c = 0; c < chunks.n_chunks(); c += per_batch)
+    batches_.push_back({c, std::min(per_batch, chunks.n_chunks() - c)});
+
   const int64_t n_vocab = model.config().n_vocab;
   rows_per_chunk_ = chunks.n_ctx() - chunks.first_scored();
   logits_.resize(static_cast<size_t>(chunks.n_chunks() * rows_per_chunk_ * n_vocab));
-  hidden_.resize(static_cast<size_t>(chunks.n_chunks()));
+  restart_from_embeddings();
   double sum_nll = 0;
-  progress->begin("reference run", chunks.n_chunks());
-  for (int64_t c = 0; c < chunks.n_chunks(); ++c) {
-    float *out = logits_.data() + c * rows_per_chunk_ * n_vocab;
-    model.forward(chunks.input(c), out, nullptr, chunks.first_scored());
-    for (int64_t i = 0; i < chunks.n_scored_per_chunk(); ++i)
-      sum_nll -= target_log_prob(out + i * n_vocab, n_vocab, chunks.target(c, i));
-    hidden_[static_cast<size_t>(c)] = model.embed(chunks.input(c));
-    progress->advance(c + 1);
+  progress->begin("reference run", static_cast<int64_t>(batches_.size()));
+  for (size_t b = 0; b < batches_.size(); ++b) {
+    const Batch &batch = batches_[b];
+    model.forward_from_layer(0, hidden_[b], batch.n_chunks * chunks.n_ctx(), logits_.data() +
+                             batch.first_chunk * rows_per_chunk_ * n_vocab, nullptr, chunks.first_scored(), chunks.n_ctx());
+    for (int64_t c = batch.first_chunk; c < batch.first_chunk + batch.n_chunks; ++c)
+      for (int64_t i = 0; i < chunks.n_scored_per_chunk(); ++i)
+        sum_nll -= target_log_prob(logits(c) + i * n_vocab, n_vocab, chunks.target(c, i));
+    progress->advance(static_cast<int64_t>(b) + 1);
   }
   progress->end();
   mean_nll_ = sum_nll / static_cast<double>(chunks.n_scored());
+}
+
+std::vector<int32_t> ReferenceRun::batch_tokens(int64_t batch) const {
+  const Batch &b = batches_[static_cast<size_t>(batch)];
+  std::vector<int32_t> tokens;
+  for (int64_t c = b.first_chunk; c < b.first_chunk + b.n_chunks; ++c) {
+    const auto input = chunks_.input(c);
+    tokens.insert(tokens.end(), input.begin(), input.end());
+  }
+  return tokens;
+}
+
+void ReferenceRun::restart_from_embeddings() {
+  hidden_.resize(batches_.size());
+  for (size_t b = 0; b < batches_.size(); ++b) hidden_[b] = model_.embed(batch_tokens(static_cast<int64_t>(b)));
+  layer_ = 0;
+  ffn_input_layer_ = -1;
 }
 
 const float *ReferenceRun::logits(int64_t c) const {
@@ -36,13 +61,32 @@ const float *ReferenceRun::logits(int64_t c) const {
 void ReferenceRun::move_to(int layer) {
   const int n_layer = static_cast<int>(model_.config().n_layer);
   if (layer < 0 || layer > n_layer) fail("reference run: layer ", layer, " is outside [0, ", n_layer, "]");
-  if (layer < layer_) {
-    for (int64_t c = 0; c < chunks_.n_chunks(); ++c) hidden_[static_cast<size_t>(c)] = model_.embed(chunks_.input(c));
-    layer_ = 0;
+  if (layer == layer_) return;
+  if (layer < layer_) restart_from_embeddings();
+  for (size_t b = 0; b < batches_.size(); ++b) {
+    const int64_t n_tokens = batches_[b].n_chunks * chunks_.n_ctx();
+    float *hidden = hidden_[b].data();
+    if (layer == n_layer) {
+      model_.run_layers_for_logits(layer_, hidden, n_tokens, chunks_.first_scored(), chunks_.n_ctx());
+    } else {
+      model_.run_layers(layer_, layer, hidden, n_tokens, nullptr, chunks_.n_ctx());
+    }
   }
-  for (int64_t c = 0; c < chunks_.n_chunks(); ++c)
-    model_.run_layers(layer_, layer, hidden_[static_cast<size_t>(c)].data(), chunks_.n_ctx());
   layer_ = layer;
+}
+
+const std::vector<float> &ReferenceRun::ffn_input(int64_t batch) {
+  if (layer_ >= static_cast<int>(model_.config().n_layer)) fail("reference run: no feed-forward block after the last layer");
+  if (ffn_input_layer_ != layer_) {
+    ffn_input_.resize(batches_.size());
+    for (size_t b = 0; b < batches_.size(); ++b) {
+      ffn_input_[b] = hidden_[b];
+      model_.run_attention_block(layer_, ffn_input_[b].data(), batches_[b].n_chunks * chunks_.n_ctx(), nullptr,
+                                 chunks_.n_ctx(), chunks_.first_scored());
+    }
+    ffn_input_layer_ = layer_;
+  }
+  return ffn_input_[static_cast<size_t>(batch)];
 }
 
 }  // namespace qs

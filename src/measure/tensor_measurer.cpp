@@ -1,6 +1,7 @@
 // One (tensor, type) measurement at the requested level, reusing per-tensor and per-layer work.
 #include "measure/tensor_measurer.h"
 
+#include <chrono>
 #include <cmath>
 
 #include "convert/tensor_policy.h"
@@ -11,6 +12,13 @@
 #include "quant/quantize_tensor.h"
 
 namespace qs {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
 
 int tensor_first_layer(const std::string &gguf_name, int n_layer) {
   if (gguf_name == "token_embd.weight") return -1;
@@ -26,12 +34,20 @@ int tensor_first_layer(const std::string &gguf_name, int n_layer) {
   fail("tensor ", gguf_name, " is not a weight the forward pass multiplies by");
 }
 
+bool tensor_in_ffn_block(const std::string &gguf_name) {
+  return gguf_name.rfind("blk.", 0) == 0 && gguf_name.find(".ffn_") != std::string::npos;
+}
+
 TensorMeasurer::TensorMeasurer(Transformer &model, const Imatrix *imatrix, MetricLevel level,
                                const CalibrationChunks *chunks, ProgressSink *progress)
     : model_(model), imatrix_(imatrix), level_(level), chunks_(chunks), pool_(model.n_threads()) {
   if (level != MetricLevel::proxy) {
     if (!chunks) fail("the ", metric_level_name(level), " metric needs calibration text");
-    if (level == MetricLevel::kld) reference_ = std::make_unique<ReferenceRun>(model, *chunks, progress);
+    if (level == MetricLevel::kld) {
+      const auto start = std::chrono::steady_clock::now();
+      reference_ = std::make_unique<ReferenceRun>(model, *chunks, progress);
+      timing_.reference_seconds = seconds_since(start);
+    }
   }
 }
 
@@ -42,6 +58,7 @@ const TensorMeasurer::TensorState &TensorMeasurer::state_for(const std::string &
   TensorState s;
   s.name = tensor;
   s.first_layer = tensor_first_layer(tensor, static_cast<int>(model_.config().n_layer));
+  s.ffn_block = tensor_in_ffn_block(tensor);
   s.n_cols = w.shape.at(0);
   s.n_rows = w.shape.size() >= 2 ? w.shape[1] : 1;
   s.n_matrices = w.n_elements() / (s.n_cols * s.n_rows);
@@ -73,20 +90,28 @@ void TensorMeasurer::capture_layer_inputs(int layer) {
       for (const int32_t token : chunks_->input(c)) ++token_counts_.at(static_cast<size_t>(token));
   } else {
     // Inputs of this layer's matmuls: the layer run once more, on a copy of the states entering it.
-    ReferenceRun *reference = reference_.get();
     std::vector<float> hidden, logits;
-    for (int64_t c = 0; c < chunks_->n_chunks(); ++c) {
-      if (reference) {
-        reference->move_to(layer);
-        hidden = reference->hidden(c);
-      } else {
-        hidden = model_.hidden_states_before_layer(chunks_->input(c), layer);
-      }
+    const int64_t rows_per_chunk = chunks_->n_ctx() - chunks_->first_scored();
+    auto capture = [&](int64_t n_chunks) {
+      const int64_t n_tokens = n_chunks * chunks_->n_ctx();
       if (layer < n_layer) {
-        model_.run_layers(layer, layer + 1, hidden.data(), chunks_->n_ctx(), &captured_);
+        model_.run_layers(layer, layer + 1, hidden.data(), n_tokens, &captured_, chunks_->n_ctx());
       } else {
-        logits.resize(static_cast<size_t>((chunks_->n_ctx() - chunks_->first_scored()) * model_.config().n_vocab));
-        model_.output_logits(hidden.data(), chunks_->n_ctx(), logits.data(), &captured_, chunks_->first_scored());
+        logits.resize(static_cast<size_t>(n_chunks * rows_per_chunk * model_.config().n_vocab));
+        model_.output_logits(hidden.data(), n_tokens, logits.data(), &captured_, chunks_->first_scored(),
+                             chunks_->n_ctx());
+      }
+    };
+    if (ReferenceRun *reference = reference_.get()) {
+      reference->move_to(layer);
+      for (size_t b = 0; b < reference->batches().size(); ++b) {
+        hidden = reference->hidden(static_cast<int64_t>(b));
+        capture(reference->batches()[b].n_chunks);
+      }
+    } else {
+      for (int64_t c = 0; c < chunks_->n_chunks(); ++c) {
+        hidden = model_.hidden_states_before_layer(chunks_->input(c), layer);
+        capture(1);
       }
     }
   }
@@ -140,29 +165,41 @@ void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quanti
     ~WeightSwap() { model.set_weight(name, std::move(original)); }
   } swap{model_, s.name, model_.set_weight(s.name, std::move(quantized))};
 
-  std::vector<float> logits(static_cast<size_t>((chunks.n_ctx() - chunks.first_scored()) * n_vocab));
-  std::vector<double> kld(static_cast<size_t>(n_scored)), nll(static_cast<size_t>(n_scored));
+  const int64_t rows_per_chunk = chunks.n_ctx() - chunks.first_scored();
+  std::vector<float> logits;
+  std::vector<double> kld, nll;
   double sum_kld = 0, sum_nll = 0;
-  for (int64_t c = 0; c < chunks.n_chunks(); ++c) {
+  for (size_t b = 0; b < reference.batches().size(); ++b) {
+    const ReferenceRun::Batch &batch = reference.batches()[b];
+    const int64_t n_tokens = batch.n_chunks * chunks.n_ctx();
+    logits.resize(static_cast<size_t>(batch.n_chunks * rows_per_chunk * n_vocab));
     if (s.first_layer < 0) {
-      const std::vector<float> embedded = model_.embed(chunks.input(c));
-      model_.forward_from_layer(0, embedded, chunks.n_ctx(), logits.data(), nullptr, chunks.first_scored());
+      const std::vector<float> embedded = model_.embed(reference.batch_tokens(static_cast<int64_t>(b)));
+      model_.forward_from_layer(0, embedded, n_tokens, logits.data(), nullptr, chunks.first_scored(), chunks.n_ctx());
+    } else if (s.ffn_block) {
+      model_.forward_from_ffn_block(s.first_layer, reference.ffn_input(static_cast<int64_t>(b)), n_tokens,
+                                    logits.data(), chunks.first_scored(), chunks.n_ctx());
     } else {
-      model_.forward_from_layer(s.first_layer, reference.hidden(c), chunks.n_ctx(), logits.data(), nullptr,
-                                chunks.first_scored());
+      model_.forward_from_layer(s.first_layer, reference.hidden(static_cast<int64_t>(b)), n_tokens, logits.data(),
+                                nullptr, chunks.first_scored(), chunks.n_ctx());
     }
-    const float *base = reference.logits(c);
-    parallel_for(n_scored, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const TokenComparison t =
-            compare_logits(logits.data() + i * n_vocab, base + i * n_vocab, n_vocab, chunks.target(c, i));
-        kld[static_cast<size_t>(i)] = t.kld;
-        nll[static_cast<size_t>(i)] = t.nll;
+    // Every scored position of the batch at once: (chunk, position) -> its logits row.
+    const int64_t n_rows = batch.n_chunks * n_scored;
+    kld.resize(static_cast<size_t>(n_rows));
+    nll.resize(static_cast<size_t>(n_rows));
+    parallel_for(n_rows, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t c = r / n_scored, i = r % n_scored;
+        const TokenComparison t = compare_logits(logits.data() + (c * rows_per_chunk + i) * n_vocab,
+                                                 reference.logits(batch.first_chunk + c) + i * n_vocab, n_vocab,
+                                                 chunks.target(batch.first_chunk + c, i));
+        kld[static_cast<size_t>(r)] = t.kld;
+        nll[static_cast<size_t>(r)] = t.nll;
       }
     }, model_.n_threads());
-    for (int64_t i = 0; i < n_scored; ++i) {
-      sum_kld += kld[static_cast<size_t>(i)];
-      sum_nll += nll[static_cast<size_t>(i)];
+    for (int64_t r = 0; r < n_rows; ++r) {
+      sum_kld += kld[static_cast<size_t>(r)];
+      sum_nll += nll[static_cast<size_t>(r)];
     }
   }
   const auto count = static_cast<double>(chunks.n_scored());
@@ -171,7 +208,15 @@ void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quanti
 }
 
 MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantType &type) {
+  return measure(tensor, type, level_);
+}
+
+MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantType &type, MetricLevel level) {
+  if (static_cast<int>(level) > static_cast<int>(level_))
+    fail("this measurer was set up for the ", metric_level_name(level_), " level, not ", metric_level_name(level));
+  auto start = std::chrono::steady_clock::now();
   std::vector<float> quantized = quantized_values(tensor, type);
+  timing_.quantize_seconds += seconds_since(start);
   const TensorState &s = *state_;
   const std::vector<float> &values = model_.weight(tensor).values;
 
@@ -189,8 +234,17 @@ MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantTyp
   const ProxyMetrics p = proxy.result();
   row.set(Metric::rmse, p.rmse).set(Metric::max_abs_error, p.max_abs_error).set(Metric::relative_mse, p.relative_mse);
   if (!s.importance.empty()) row.set(Metric::weighted_relative_mse, p.weighted_relative_mse);
-  if (level_ != MetricLevel::proxy) row.set(Metric::layer_error, layer_error(s, quantized));
-  if (level_ == MetricLevel::kld) measure_kld(s, std::move(quantized), row);
+  if (level != MetricLevel::proxy) {
+    start = std::chrono::steady_clock::now();
+    row.set(Metric::layer_error, layer_error(s, quantized));
+    timing_.layer_seconds += seconds_since(start);
+  }
+  if (level == MetricLevel::kld) {
+    start = std::chrono::steady_clock::now();
+    measure_kld(s, std::move(quantized), row);
+    timing_.kld_seconds += seconds_since(start);
+    ++timing_.kld_units;
+  }
   return row;
 }
 

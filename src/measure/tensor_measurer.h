@@ -28,6 +28,9 @@ class ProgressSink;
 // Where a tensor first acts in the forward pass: -1 for the token embedding, n_layer for the
 // output matrix, else its block number. Throws qs::Error for a tensor the pass does not read.
 int tensor_first_layer(const std::string &gguf_name, int n_layer);
+// True for the weights of a layer's feed-forward block (dense or experts): a pass measuring them
+// can start after that layer's attention.
+bool tensor_in_ffn_block(const std::string &gguf_name);
 
 class TensorMeasurer {
  public:
@@ -37,8 +40,17 @@ class TensorMeasurer {
                  ProgressSink *progress = nullptr);
 
   // The row for `tensor` in `type`: bits, params and every metric of the level (the weighted
-  // relative MSE only when the imatrix has the tensor).
+  // relative MSE only when the imatrix has the tensor). `level` may stop short of the measurer's.
   MeasurementRow measure(const std::string &tensor, const QuantType &type);
+  MeasurementRow measure(const std::string &tensor, const QuantType &type, MetricLevel level);
+
+  // Where the time went, for the benchmark: seconds quantizing, on the layer metric, on KLD passes
+  // (and how many units ran them), and on the reference run.
+  struct Timing {
+    double quantize_seconds = 0, layer_seconds = 0, kld_seconds = 0, reference_seconds = 0;
+    int64_t kld_units = 0;
+  };
+  const Timing &timing() const { return timing_; }
 
   // The quantized-then-dequantized values of a tensor in a type, as the GGUF writer would store
   // them (same per-matrix importance).
@@ -50,6 +62,7 @@ class TensorMeasurer {
   struct TensorState {
     std::string name;
     int first_layer = 0;
+    bool ffn_block = false;
     int64_t n_matrices = 1, n_rows = 1, n_cols = 0;
     std::vector<std::vector<float>> importance;  // per matrix, or empty
     double output_energy = 0;                    // ||X W^T||^2, for the layer metric
@@ -69,6 +82,7 @@ class TensorMeasurer {
   std::optional<int> captured_layer_;
   MatmulInputCapture captured_;
   std::vector<int64_t> token_counts_;  // for the embedding's layer metric
+  Timing timing_;
 };
 
 }  // namespace qs

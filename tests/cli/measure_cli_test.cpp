@@ -92,11 +92,12 @@ TEST_F(MeasureCli, ExactKldEqualsPerplexityOnAGgufWithOnlyThatTensorQuantized) {
     ASSERT_EQ(compared.exit_code, 0) << compared.err;
     const auto kld = nlohmann::json::parse(compared.out)["kld"];
     // perplexity keeps the base as 16-bit log-probs (llama.cpp's format): a relative difference of
-    // ~1e-4 is that rounding. The PPL difference uses exact target log-probs on both sides.
+    // ~1e-4 is that rounding. The PPL difference uses exact target log-probs on both sides, and
+    // differs only by float rounding (measure runs the chunks as one batch, perplexity one by one).
     const double expected_kld = kld["mean"]["value"];
     EXPECT_GT(expected_kld, 1e-5);
     EXPECT_NEAR(*row.get(Metric::kld), expected_kld, 1e-3 * expected_kld);
-    EXPECT_NEAR(*row.get(Metric::delta_ppl), kld["ppl_diff"]["value"].get<double>(), 1e-9);
+    EXPECT_NEAR(*row.get(Metric::delta_ppl), kld["ppl_diff"]["value"].get<double>(), 2e-5);
   }
 }
 

@@ -107,6 +107,47 @@ TEST(Attention, MatchesNaiveLoopsWithGqaAndWindows) {
   }
 }
 
+TEST(Attention, BatchedSequencesAttendOnlyToThemselvesFromTheirFirstQuery) {
+  // Three sequences of 70 back to back, queries from position 20 on: each computed row equals the
+  // reference on that sequence alone, rows before 20 are left untouched.
+  ThreadPool pool(2);
+  const int64_t seq = 70, n_seq = 3, width_q = 4 * 8, width_kv = 2 * 8;
+  AttentionShape shape;
+  shape.n_tokens = seq * n_seq;
+  shape.n_head = 4;
+  shape.n_head_kv = 2;
+  shape.head_dim = 8;
+  shape.scale = 0.35f;
+  shape.sequence_length = seq;
+  shape.first_query = 20;
+  const auto q = random_values(static_cast<size_t>(shape.n_tokens * width_q), 31);
+  const auto k = random_values(static_cast<size_t>(shape.n_tokens * width_kv), 32);
+  const auto v = random_values(static_cast<size_t>(shape.n_tokens * width_kv), 33);
+  std::vector<float> got(q.size(), 7.0f);
+  std::vector<std::vector<float>> scratch;
+  causal_attention(pool, q.data(), k.data(), v.data(), got.data(), shape, scratch);
+  AttentionShape one = shape;
+  one.n_tokens = seq;
+  one.sequence_length = 0;
+  one.first_query = 0;
+  std::vector<float> want(static_cast<size_t>(seq * width_q));
+  for (int64_t b = 0; b < n_seq; ++b) {
+    causal_attention_reference(q.data() + b * seq * width_q, k.data() + b * seq * width_kv,
+                               v.data() + b * seq * width_kv, want.data(), one);
+    for (int64_t t = 0; t < seq; ++t)
+      for (int64_t j = 0; j < width_q; ++j) {
+        const float value = got[static_cast<size_t>((b * seq + t) * width_q + j)];
+        if (t < 20) ASSERT_EQ(value, 7.0f) << b << " " << t;
+        else ASSERT_NEAR(value, want[static_cast<size_t>(t * width_q + j)], 2e-5) << b << " " << t;
+      }
+  }
+  shape.first_query = 70;
+  EXPECT_THROW(causal_attention(pool, q.data(), k.data(), v.data(), got.data(), shape, scratch), Error);
+  shape.first_query = 0;
+  shape.sequence_length = 64;  // 210 tokens are not whole sequences of 64
+  EXPECT_THROW(causal_attention(pool, q.data(), k.data(), v.data(), got.data(), shape, scratch), Error);
+}
+
 TEST(Attention, FutureTokensDoNotMatter) {
   // Changing the last token's key and value must not change any earlier output.
   ThreadPool pool(2);

@@ -94,6 +94,53 @@ TEST(Transformer, ForwardFromAnyLayerEqualsFullForward) {
   for (size_t i = 0; i < tail.size(); ++i) ASSERT_NEAR(tail[i], full[23 * 50 + i], 1e-5);
 }
 
+TEST(Transformer, BatchOfSequencesWithLogitsFromARowMatchesTheReferencePerSequence) {
+  for (const bool moe : {false, true}) {
+    SyntheticOptions o;
+    o.moe = moe;
+    o.qk_norm = true;
+    const auto config = test::synthetic_config(o);
+    const auto weights = test::synthetic_weights(config, o, 9);
+    Transformer model(config, weights, 2);
+    const int64_t seq = 24, first = 9, n_seq = 3, n_vocab = config.n_vocab;
+    std::vector<int32_t> batch;
+    std::vector<std::vector<int32_t>> sequences;
+    for (int64_t b = 0; b < n_seq; ++b) {
+      std::vector<int32_t> tokens(static_cast<size_t>(seq));
+      for (int64_t t = 0; t < seq; ++t) tokens[static_cast<size_t>(t)] = static_cast<int32_t>((t * 13 + b * 7 + 3) % n_vocab);
+      batch.insert(batch.end(), tokens.begin(), tokens.end());
+      sequences.push_back(tokens);
+    }
+    std::vector<float> logits(static_cast<size_t>(n_seq * (seq - first) * n_vocab));
+    model.forward_from_layer(0, model.embed(batch), seq * n_seq, logits.data(), nullptr, first, seq);
+    // Independent: the double-precision reference forward, one sequence at a time.
+    for (int64_t b = 0; b < n_seq; ++b) {
+      const auto want = test::reference_forward(config, weights, sequences[static_cast<size_t>(b)]);
+      for (int64_t r = 0; r < seq - first; ++r)
+        for (int64_t j = 0; j < n_vocab; ++j)
+          ASSERT_NEAR(logits[static_cast<size_t>((b * (seq - first) + r) * n_vocab + j)],
+                      want[static_cast<size_t>((first + r) * n_vocab + j)], 2e-4)
+              << "moe " << moe << " sequence " << b << " row " << r;
+    }
+    // Starting from any layer's feed-forward block, or running the layers for logits then the
+    // output, is the same pass bit for bit.
+    for (int layer = 0; layer < config.n_layer; ++layer) {
+      auto hidden = model.embed(batch);
+      model.run_layers(0, layer, hidden.data(), seq * n_seq, nullptr, seq);
+      std::vector<float> from_layer(logits.size()), from_ffn(logits.size()), split(logits.size());
+      model.forward_from_layer(layer, hidden, seq * n_seq, from_layer.data(), nullptr, first, seq);
+      auto for_logits = hidden;
+      model.run_layers_for_logits(layer, for_logits.data(), seq * n_seq, first, seq);
+      model.output_logits(for_logits.data(), seq * n_seq, split.data(), nullptr, first, seq);
+      model.run_attention_block(layer, hidden.data(), seq * n_seq, nullptr, seq, first);
+      model.forward_from_ffn_block(layer, hidden, seq * n_seq, from_ffn.data(), first, seq);
+      EXPECT_EQ(from_ffn, from_layer) << "moe " << moe << " layer " << layer;
+      EXPECT_EQ(split, from_layer) << "moe " << moe << " layer " << layer;
+      EXPECT_EQ(from_layer, logits) << "moe " << moe << " layer " << layer;
+    }
+  }
+}
+
 TEST(Transformer, DeterministicAndThreadCountOnlyMovesRounding) {
   SyntheticOptions o;
   o.qkv_bias = true;

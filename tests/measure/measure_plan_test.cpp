@@ -135,6 +135,27 @@ TEST(MeasurePlan, RequestValidationNamesWhatIsWrong) {
   test::expect_error_containing([&] { r.validate_and_resolve(); }, {"/nonexistent/im.gguf: no such file"});
 }
 
+TEST(MeasurePlan, ProbesGetKldAndTheOtherTypesStopAtLayer) {
+  const auto model = shipped_model();
+  MeasureRequest request;
+  request.metric = MetricLevel::kld;
+  request.text = "t";
+  request.types = {"Q6_K", "Q4_K", "Q2_K"};
+  request.probes = {"q2_k"};  // names are case-insensitive, as everywhere
+  request.tensor_regex = "^output";
+  const auto units = plan_measurement_units(request, *model, nullptr);
+  ASSERT_EQ(units.size(), 3u);
+  EXPECT_EQ(units[0].level, MetricLevel::layer);
+  EXPECT_EQ(units[1].level, MetricLevel::layer);
+  EXPECT_EQ(units[2].type->id, GgmlType::Q2_K);
+  EXPECT_EQ(units[2].level, MetricLevel::kld);
+  EXPECT_EQ(MeasureRequest::from_json(request.to_json()).probes, request.probes);
+  request.probes = {"IQ4_XS"};
+  test::expect_error_containing([&] { request.validate_and_resolve(); }, {"--probes: IQ4_XS is not one of --types"});
+  request.metric = MetricLevel::layer;
+  test::expect_error_containing([&] { request.validate_and_resolve(); }, {"--probes only applies to --metric kld"});
+}
+
 TEST(MeasurePlan, ExpertTensorsAreMeasuredAndRoutersAreNot) {
   const auto model = ModelSource::open(std::string(QUANTSCOPE_SOURCE_DIR) + "/models/tiny/qwen3_moe");
   MeasureRequest request;

@@ -1,0 +1,72 @@
+// The measurement sweep on the shipped model at each metric level: wall time of the full sweep
+// (every quantizable tensor x the default ladder), where the time goes, how many full forward
+// passes one exact KLD unit costs thanks to the layer cache (target <= 0.5), and how busy the
+// threads are (CPU seconds / (wall seconds x threads), target >= 90 %).
+// Calibration: models/kjv-llama/calibration.txt, QUANTSCOPE_BENCH_CTX tokens per chunk (512) x
+// QUANTSCOPE_BENCH_CHUNKS chunks (2). Threads: QUANTSCOPE_THREADS or all cores.
+// Run: build/measure_bench [--benchmark_filter=sweep/kld]
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "bench_support.h"
+#include "core/parallel.h"
+#include "infer/text_input.h"
+#include "measure/measure_plan.h"
+#include "measure/tensor_measurer.h"
+#include "model/model_source.h"
+
+namespace {
+
+int64_t env_int(const char *name, int64_t fallback) {
+  const char *value = std::getenv(name);
+  return value ? std::atoll(value) : fallback;
+}
+
+void sweep(benchmark::State &state, qs::MetricLevel level) {
+  const auto source = qs::ModelSource::open(qs::bench::model_path());
+  const int n_threads = static_cast<int>(env_int("QUANTSCOPE_THREADS", qs::default_thread_count()));
+  auto model = qs::Transformer::load(*source, n_threads);
+  const int64_t n_ctx = env_int("QUANTSCOPE_BENCH_CTX", 512), n_chunks = env_int("QUANTSCOPE_BENCH_CHUNKS", 2);
+  const auto text = qs::tokenize_text_file(*source, qs::bench::model_path() / "calibration.txt", n_ctx);
+  const qs::CalibrationChunks chunks(text.tokens, n_ctx, n_chunks, text.bos);
+  qs::MeasureRequest request;
+  request.metric = level;
+  const auto units = qs::plan_measurement_units(request, *source, nullptr);
+
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = qs::bench::process_cpu_seconds();
+    qs::TensorMeasurer measurer(*model, nullptr, level, &chunks);
+    for (const auto &unit : units) benchmark::DoNotOptimize(measurer.measure(unit.tensor, *unit.type));
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu = qs::bench::process_cpu_seconds() - cpu_start;
+    const auto &t = measurer.timing();
+    state.counters["units"] = static_cast<double>(units.size());
+    state.counters["sweep_s"] = wall;
+    state.counters["quantize_s"] = t.quantize_seconds;
+    state.counters["layer_metric_s"] = t.layer_seconds;
+    state.counters["kld_s"] = t.kld_seconds;
+    state.counters["threads_busy"] = cpu / (wall * n_threads);
+    if (level == qs::MetricLevel::kld) {
+      // The reference run is one full pass over the chunks (plus embedding lookups).
+      state.counters["full_pass_s"] = t.reference_seconds;
+      state.counters["passes_per_unit"] =
+          t.kld_seconds / static_cast<double>(t.kld_units) / t.reference_seconds;
+    }
+    std::fprintf(stderr, "%s: %zu units in %.1f s (quantize %.1f s, layer metric %.1f s, kld %.1f s), threads busy %.0f %%\n",
+                 qs::metric_level_name(level), units.size(), wall, t.quantize_seconds, t.layer_seconds, t.kld_seconds,
+                 100.0 * cpu / (wall * n_threads));
+  }
+}
+
+BENCHMARK_CAPTURE(sweep, proxy, qs::MetricLevel::proxy)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK_CAPTURE(sweep, layer, qs::MetricLevel::layer)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK_CAPTURE(sweep, kld, qs::MetricLevel::kld)->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
