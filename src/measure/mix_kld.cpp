@@ -1,12 +1,9 @@
 // Measuring a whole mix: every tensor swapped in at once, a full pass per chunk, weights restored.
 #include "measure/mix_kld.h"
 
-#include <cmath>
 #include <utility>
 
 #include "core/error.h"
-#include "core/parallel.h"
-#include "infer/kld.h"
 #include "infer/text_input.h"
 #include "measure/tensor_measurer.h"
 
@@ -36,41 +33,16 @@ class WeightSwaps {
 
 }  // namespace
 
-MixKld measure_mix_kld(Transformer &model, const ReferenceRun &reference, MixValues values) {
-  const CalibrationChunks &chunks = reference.chunks();
-  const int64_t n_vocab = model.config().n_vocab;
-  const int64_t n_scored = chunks.n_scored_per_chunk();
-
+MixKld measure_mix_kld(Transformer &model, ReferenceRun &reference, MixValues values) {
   WeightSwaps swaps(model);
   for (auto &[name, tensor_values] : values) swaps.swap_in(name, std::move(tensor_values));
-
-  // The same pass, comparison and sums as a single tensor's KLD (TensorMeasurer::measure_kld), so
-  // that a one-tensor mix measures exactly what the sweep stored; only the starting point differs
-  // (the embeddings, since the mix may touch any layer).
-  std::vector<float> logits(static_cast<size_t>((chunks.n_ctx() - chunks.first_scored()) * n_vocab));
-  std::vector<double> kld(static_cast<size_t>(n_scored)), nll(static_cast<size_t>(n_scored));
-  double sum_kld = 0, sum_nll = 0;
-  for (int64_t c = 0; c < chunks.n_chunks(); ++c) {
-    model.forward(chunks.input(c), logits.data(), nullptr, chunks.first_scored());
-    const float *base = reference.logits(c);
-    parallel_for(n_scored, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const TokenComparison t =
-            compare_logits(logits.data() + i * n_vocab, base + i * n_vocab, n_vocab, chunks.target(c, i));
-        kld[static_cast<size_t>(i)] = t.kld;
-        nll[static_cast<size_t>(i)] = t.nll;
-      }
-    }, model.n_threads());
-    for (int64_t i = 0; i < n_scored; ++i) {
-      sum_kld += kld[static_cast<size_t>(i)];
-      sum_nll += nll[static_cast<size_t>(i)];
-    }
-  }
-  const auto count = static_cast<double>(chunks.n_scored());
-  return {sum_kld / count, std::exp(sum_nll / count) - std::exp(reference.mean_nll())};
+  // The same pass, comparison and sums as a single tensor's KLD (TensorMeasurer), so that a
+  // one-tensor mix measures what the sweep stored up to rounding; only the starting point differs
+  // (the embeddings, since a mix may touch any layer).
+  return reference.compare_from({PassStart::At::embeddings, 0});
 }
 
-MixKld measure_mix_kld(Transformer &model, const Imatrix *imatrix, const ReferenceRun &reference,
+MixKld measure_mix_kld(Transformer &model, const Imatrix *imatrix, ReferenceRun &reference,
                        const MixTypes &mix) {
   // A proxy-level measurer quantizes without running the model: the same code path, importance
   // and thread split as the sweep's rows, so the mix holds the values the rows were measured on.

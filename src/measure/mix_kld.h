@@ -23,10 +23,7 @@ namespace qs {
 
 class ProgressSink;
 
-struct MixKld {
-  double kld = 0;        // mean KL(reference || mix) over every scored position, nats
-  double delta_ppl = 0;  // perplexity of the mix minus the reference's
-};
+using MixKld = KldResult;  // of the whole mix
 
 // A mix as types: tensor name -> the type it is stored in.
 using MixTypes = std::map<std::string, const QuantType *>;
@@ -36,11 +33,11 @@ using MixValues = std::map<std::string, std::vector<float>>;
 // Swaps every tensor of the mix in, runs all chunks, and puts every original back before
 // returning, also when a swap or the forward pass throws. The reference must be of this model
 // with its original weights.
-MixKld measure_mix_kld(Transformer &model, const ReferenceRun &reference, MixValues values);
+MixKld measure_mix_kld(Transformer &model, ReferenceRun &reference, MixValues values);
 
 // The same, each tensor quantized as the GGUF writer stores it (TensorMeasurer::quantized_values:
 // per-matrix imatrix importance when the imatrix has the tensor). imatrix may be null.
-MixKld measure_mix_kld(Transformer &model, const Imatrix *imatrix, const ReferenceRun &reference,
+MixKld measure_mix_kld(Transformer &model, const Imatrix *imatrix, ReferenceRun &reference,
                        const MixTypes &mix);
 
 // The model, text and reference run of a measure job, rebuilt from its request so that whole mixes

@@ -2,8 +2,11 @@
 #include "measure/reference_run.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
+#include "core/parallel.h"
+#include "infer/kld.h"
 #include "core/progress.h"
 #include "infer/logprob_file.h"
 
@@ -87,6 +90,54 @@ const std::vector<float> &ReferenceRun::ffn_input(int64_t batch) {
     ffn_input_layer_ = layer_;
   }
   return ffn_input_[static_cast<size_t>(batch)];
+}
+
+KldResult ReferenceRun::compare_from(const PassStart &start) {
+  const int64_t n_vocab = model_.config().n_vocab;
+  const int64_t n_scored = chunks_.n_scored_per_chunk();
+  if (start.at != PassStart::At::embeddings) move_to(start.layer);
+  std::vector<float> logits;
+  std::vector<double> kld, nll;
+  double sum_kld = 0, sum_nll = 0;
+  for (size_t b = 0; b < batches_.size(); ++b) {
+    const Batch &batch = batches_[b];
+    const int64_t n_tokens = batch.n_chunks * chunks_.n_ctx();
+    logits.resize(static_cast<size_t>(batch.n_chunks * rows_per_chunk_ * n_vocab));
+    switch (start.at) {
+      case PassStart::At::embeddings:
+        model_.forward_from_layer(0, model_.embed(batch_tokens(static_cast<int64_t>(b))), n_tokens, logits.data(),
+                                  nullptr, chunks_.first_scored(), chunks_.n_ctx());
+        break;
+      case PassStart::At::layer:
+        model_.forward_from_layer(start.layer, hidden_[b], n_tokens, logits.data(), nullptr, chunks_.first_scored(),
+                                  chunks_.n_ctx());
+        break;
+      case PassStart::At::ffn_block:
+        model_.forward_from_ffn_block(start.layer, ffn_input(static_cast<int64_t>(b)), n_tokens, logits.data(),
+                                      chunks_.first_scored(), chunks_.n_ctx());
+        break;
+    }
+    // Every scored position of the batch at once: row r is (chunk r / n_scored, position r % n_scored).
+    const int64_t n_rows = batch.n_chunks * n_scored;
+    kld.resize(static_cast<size_t>(n_rows));
+    nll.resize(static_cast<size_t>(n_rows));
+    parallel_for(n_rows, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t c = r / n_scored, i = r % n_scored;
+        const TokenComparison t = compare_logits(logits.data() + (c * rows_per_chunk_ + i) * n_vocab,
+                                                 this->logits(batch.first_chunk + c) + i * n_vocab, n_vocab,
+                                                 chunks_.target(batch.first_chunk + c, i));
+        kld[static_cast<size_t>(r)] = t.kld;
+        nll[static_cast<size_t>(r)] = t.nll;
+      }
+    }, model_.n_threads());
+    for (int64_t r = 0; r < n_rows; ++r) {
+      sum_kld += kld[static_cast<size_t>(r)];
+      sum_nll += nll[static_cast<size_t>(r)];
+    }
+  }
+  const auto count = static_cast<double>(chunks_.n_scored());
+  return {sum_kld / count, std::exp(sum_nll / count) - std::exp(mean_nll_)};
 }
 
 }  // namespace qs

@@ -19,6 +19,19 @@ namespace qs {
 
 class ProgressSink;
 
+// How far the model as it is now (some weights swapped) is from the reference.
+struct KldResult {
+  double kld = 0;        // mean KL(reference || model) over every scored position, nats
+  double delta_ppl = 0;  // the model's perplexity minus the reference's
+};
+
+// Where a measuring pass starts: the first point the changed weights act on.
+struct PassStart {
+  enum class At { embeddings, layer, ffn_block };
+  At at = At::embeddings;
+  int layer = 0;  // for layer (0..n_layer; n_layer: only the output) and ffn_block
+};
+
 class ReferenceRun {
  public:
   // Runs the whole model once over every chunk (progress: one step per batch).
@@ -46,6 +59,11 @@ class ReferenceRun {
 
   // The token inputs of a batch, back to back.
   std::vector<int32_t> batch_tokens(int64_t batch) const;
+
+  // Runs the model (with whatever weights it holds now) from `start` over every batch, from the
+  // cached states, and compares its distributions with the reference's. Moves the cache to
+  // start.layer.
+  KldResult compare_from(const PassStart &start);
 
  private:
   void restart_from_embeddings();

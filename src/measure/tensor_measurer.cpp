@@ -6,8 +6,6 @@
 
 #include "convert/tensor_policy.h"
 #include "core/error.h"
-#include "core/parallel.h"
-#include "infer/kld.h"
 #include "measure/proxy_metrics.h"
 #include "quant/quantize_tensor.h"
 
@@ -150,12 +148,6 @@ double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float
 }
 
 void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quantized, MeasurementRow &row) {
-  ReferenceRun &reference = *reference_;
-  const CalibrationChunks &chunks = reference.chunks();
-  const int64_t n_vocab = model_.config().n_vocab;
-  const int64_t n_scored = chunks.n_scored_per_chunk();
-  if (s.first_layer >= 0) reference.move_to(s.first_layer);
-
   // Swap the quantized values in for the duration of the passes; put the original back whatever
   // happens.
   struct WeightSwap {
@@ -165,46 +157,11 @@ void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quanti
     ~WeightSwap() { model.set_weight(name, std::move(original)); }
   } swap{model_, s.name, model_.set_weight(s.name, std::move(quantized))};
 
-  const int64_t rows_per_chunk = chunks.n_ctx() - chunks.first_scored();
-  std::vector<float> logits;
-  std::vector<double> kld, nll;
-  double sum_kld = 0, sum_nll = 0;
-  for (size_t b = 0; b < reference.batches().size(); ++b) {
-    const ReferenceRun::Batch &batch = reference.batches()[b];
-    const int64_t n_tokens = batch.n_chunks * chunks.n_ctx();
-    logits.resize(static_cast<size_t>(batch.n_chunks * rows_per_chunk * n_vocab));
-    if (s.first_layer < 0) {
-      const std::vector<float> embedded = model_.embed(reference.batch_tokens(static_cast<int64_t>(b)));
-      model_.forward_from_layer(0, embedded, n_tokens, logits.data(), nullptr, chunks.first_scored(), chunks.n_ctx());
-    } else if (s.ffn_block) {
-      model_.forward_from_ffn_block(s.first_layer, reference.ffn_input(static_cast<int64_t>(b)), n_tokens,
-                                    logits.data(), chunks.first_scored(), chunks.n_ctx());
-    } else {
-      model_.forward_from_layer(s.first_layer, reference.hidden(static_cast<int64_t>(b)), n_tokens, logits.data(),
-                                nullptr, chunks.first_scored(), chunks.n_ctx());
-    }
-    // Every scored position of the batch at once: (chunk, position) -> its logits row.
-    const int64_t n_rows = batch.n_chunks * n_scored;
-    kld.resize(static_cast<size_t>(n_rows));
-    nll.resize(static_cast<size_t>(n_rows));
-    parallel_for(n_rows, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        const int64_t c = r / n_scored, i = r % n_scored;
-        const TokenComparison t = compare_logits(logits.data() + (c * rows_per_chunk + i) * n_vocab,
-                                                 reference.logits(batch.first_chunk + c) + i * n_vocab, n_vocab,
-                                                 chunks.target(batch.first_chunk + c, i));
-        kld[static_cast<size_t>(r)] = t.kld;
-        nll[static_cast<size_t>(r)] = t.nll;
-      }
-    }, model_.n_threads());
-    for (int64_t r = 0; r < n_rows; ++r) {
-      sum_kld += kld[static_cast<size_t>(r)];
-      sum_nll += nll[static_cast<size_t>(r)];
-    }
-  }
-  const auto count = static_cast<double>(chunks.n_scored());
-  row.set(Metric::kld, sum_kld / count);
-  row.set(Metric::delta_ppl, std::exp(sum_nll / count) - std::exp(reference.mean_nll()));
+  PassStart start;
+  if (s.first_layer >= 0) start = {s.ffn_block ? PassStart::At::ffn_block : PassStart::At::layer, s.first_layer};
+  const KldResult result = reference_->compare_from(start);
+  row.set(Metric::kld, result.kld);
+  row.set(Metric::delta_ppl, result.delta_ppl);
 }
 
 MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantType &type) {
