@@ -2,10 +2,14 @@
 // so that our figures and llama.cpp's can be compared side by side.
 #include "infer/kld.h"
 
+#include "core/error.h"
+#include "core/parallel.h"
+
 #include <algorithm>
 #include <cmath>
 #include <utility>
 
+#include "core/parallel.h"
 #include "infer/vector_math.h"
 
 namespace qs {
@@ -128,6 +132,64 @@ TokenComparison compare_logits(const float *logits, const float *base_logits, in
   r.same_top = top == base_top;
   r.p_diff = static_cast<float>(std::exp(-r.nll) - std::exp(-r.nll_base));
   return r;
+}
+
+PreparedBaseLogits::PreparedBaseLogits(const float *base_logits, int64_t n_rows, int64_t n_vocab,
+                                       const std::vector<int32_t> &targets, int n_threads)
+    : base_(base_logits), n_rows_(n_rows), n_vocab_(n_vocab), targets_(targets) {
+  if (static_cast<int64_t>(targets.size()) != n_rows) fail("prepared base: ", targets.size(), " targets for ", n_rows, " rows");
+  rows_.resize(static_cast<size_t>(n_rows));
+  probs_.resize(static_cast<size_t>(n_rows * n_vocab));
+  parallel_for(n_rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float *x = base_logits + r * n_vocab;
+      RowSummary &row = rows_[static_cast<size_t>(r)];
+      for (int64_t i = 1; i < n_vocab; ++i)
+        if (x[i] > x[row.top]) row.top = static_cast<int32_t>(i);
+      row.max = x[row.top];
+      row.log_sum_exp = std::log(sum_exp_shifted(x, n_vocab, row.max));
+      row.nll = -(static_cast<double>(x[targets_[static_cast<size_t>(r)]]) - static_cast<double>(row.max) - row.log_sum_exp);
+      float *p = probs_.data() + r * n_vocab;
+      for (int64_t i = 0; i < n_vocab; ++i)
+        p[i] = fast_exp(static_cast<float>(static_cast<double>(x[i] - row.max) - row.log_sum_exp));
+    }
+  }, n_threads);
+}
+
+TokenComparison PreparedBaseLogits::compare(int64_t r, const float *logits) const {
+  const RowSummary &base = rows_[static_cast<size_t>(r)];
+  const float *base_logits = base_ + r * n_vocab_;
+  const float *p_base = probs_.data() + r * n_vocab_;
+  int32_t top = 0;
+  for (int64_t i = 1; i < n_vocab_; ++i)
+    if (logits[i] > logits[top]) top = static_cast<int32_t>(i);
+  const float max_logit = logits[top];
+  const double log_sum_exp = std::log(sum_exp_shifted(logits, n_vocab_, max_logit));
+  const int32_t target = targets_[static_cast<size_t>(r)];
+  TokenComparison result;
+  // target_log_prob's formula, from the same max and sum.
+  result.nll = -(static_cast<double>(logits[target]) - static_cast<double>(max_logit) - log_sum_exp);
+  result.nll_base = base.nll;
+  // The same terms, in the same lanes, as compare_logits.
+  constexpr int kLanes = 8;
+  double lanes[kLanes] = {};
+  const float base_max = base.max;
+  const double base_log_sum_exp = base.log_sum_exp;
+  auto term = [&](int64_t i) {
+    const double log_p_base = static_cast<double>(base_logits[i] - base_max) - base_log_sum_exp;
+    const double log_p = static_cast<double>(logits[i] - max_logit) - log_sum_exp;
+    return static_cast<double>(p_base[i]) * (log_p_base - log_p);
+  };
+  int64_t i = 0;
+  for (; i + kLanes <= n_vocab_; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) lanes[l] += term(i + l);
+  double kld = 0.0;
+  for (int l = 0; l < kLanes; ++l) kld += lanes[l];
+  for (; i < n_vocab_; ++i) kld += term(i);
+  result.kld = kld;
+  result.same_top = top == base.top;
+  result.p_diff = static_cast<float>(std::exp(-result.nll) - std::exp(-result.nll_base));
+  return result;
 }
 
 void KldAccumulator::add(const TokenComparison &t) {

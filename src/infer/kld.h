@@ -31,6 +31,32 @@ TokenComparison compare_token(const float *logits, int64_t n_vocab, const LogPro
 // for measurements that keep reference logits around instead of a file.
 TokenComparison compare_logits(const float *logits, const float *base_logits, int64_t n_vocab, int32_t target);
 
+// Base rows prepared once for many comparisons (a measurement compares hundreds of quantized
+// models with one reference): each row's top token, max, log-sum-exp, target NLL and
+// probabilities are computed here, so compare() only normalises the new logits and sums.
+// compare(r, logits, target) returns exactly (bit for bit) compare_logits(logits, base row r, target).
+class PreparedBaseLogits {
+ public:
+  // base_logits: n_rows x n_vocab, kept by pointer (must outlive this); targets: one per row.
+  PreparedBaseLogits(const float *base_logits, int64_t n_rows, int64_t n_vocab, const std::vector<int32_t> &targets,
+                     int n_threads = 0);
+  TokenComparison compare(int64_t row, const float *logits) const;
+  int64_t n_vocab() const { return n_vocab_; }
+
+ private:
+  struct RowSummary {
+    int32_t top = 0;
+    float max = 0;
+    double log_sum_exp = 0;
+    double nll = 0;
+  };
+  const float *base_;
+  int64_t n_rows_, n_vocab_;
+  std::vector<int32_t> targets_;
+  std::vector<RowSummary> rows_;
+  std::vector<float> probs_;  // fast_exp of each base log-prob, as compare_logits forms it
+};
+
 // llama.cpp's percentile: linear interpolation at fraction * (n - 1) of the sorted values.
 struct Quantiles {
   double max = 0, p99_9 = 0, p99 = 0, p95 = 0, p90 = 0, p75 = 0, median = 0, p25 = 0, p10 = 0, p5 = 0, p1 = 0,

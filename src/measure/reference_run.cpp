@@ -6,7 +6,6 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "infer/kld.h"
 #include "core/progress.h"
 #include "infer/logprob_file.h"
 
@@ -38,6 +37,11 @@ ReferenceRun::ReferenceRun(Transformer &model, const CalibrationChunks &chunks, 
   }
   progress->end();
   mean_nll_ = sum_nll / static_cast<double>(chunks.n_scored());
+  std::vector<int32_t> targets;  // per logits row; the last row of a chunk predicts nothing
+  for (int64_t c = 0; c < chunks.n_chunks(); ++c)
+    for (int64_t i = 0; i < rows_per_chunk_; ++i) targets.push_back(i < chunks.n_scored_per_chunk() ? chunks.target(c, i) : 0);
+  prepared_ = std::make_unique<PreparedBaseLogits>(logits_.data(), static_cast<int64_t>(targets.size()), n_vocab, targets,
+                                                   model.n_threads());
 }
 
 std::vector<int32_t> ReferenceRun::batch_tokens(int64_t batch) const {
@@ -124,9 +128,8 @@ KldResult ReferenceRun::compare_from(const PassStart &start) {
     parallel_for(n_rows, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         const int64_t c = r / n_scored, i = r % n_scored;
-        const TokenComparison t = compare_logits(logits.data() + (c * rows_per_chunk_ + i) * n_vocab,
-                                                 this->logits(batch.first_chunk + c) + i * n_vocab, n_vocab,
-                                                 chunks_.target(batch.first_chunk + c, i));
+        const TokenComparison t = prepared_->compare((batch.first_chunk + c) * rows_per_chunk_ + i,
+                                                     logits.data() + (c * rows_per_chunk_ + i) * n_vocab);
         kld[static_cast<size_t>(r)] = t.kld;
         nll[static_cast<size_t>(r)] = t.nll;
       }

@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "infer/kld.h"
 #include "infer/transformer.h"
 #include "measure/calibration.h"
 
@@ -73,6 +75,7 @@ class ReferenceRun {
   std::vector<Batch> batches_;
   int64_t rows_per_chunk_ = 0;
   std::vector<float> logits_;
+  std::unique_ptr<PreparedBaseLogits> prepared_;  // logits_ ready to compare with
   double mean_nll_ = 0;
   int layer_ = 0;
   std::vector<std::vector<float>> hidden_;     // per batch

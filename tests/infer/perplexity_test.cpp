@@ -3,6 +3,8 @@
 // itself (zero) and with a perturbed copy (positive), a hand-worked KLD, and bad input.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -110,6 +112,35 @@ TEST(Kld, ExactFromLogitsInMemory) {
   EXPECT_EQ(self.kld, 0.0);
   EXPECT_EQ(self.p_diff, 0.0f);
   EXPECT_TRUE(self.same_top);
+}
+
+TEST(Kld, PreparedBaseComparesExactlyLikeCompareLogits) {
+  // Random rows with a wide range (entries far below the top too) and a near-copy of the base.
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 4.0f);
+  const int64_t n_rows = 9, n_vocab = 1003;
+  std::vector<float> base(static_cast<size_t>(n_rows * n_vocab)), ours(base.size());
+  std::vector<int32_t> targets;
+  for (size_t i = 0; i < base.size(); ++i) {
+    base[i] = normal(rng);
+    ours[i] = i % 7 == 0 ? base[i] + 0.01f * normal(rng) : normal(rng);
+  }
+  for (int64_t r = 0; r < n_rows; ++r) targets.push_back(static_cast<int32_t>((r * 311) % n_vocab));
+  const PreparedBaseLogits prepared(base.data(), n_rows, n_vocab, targets, 2);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const TokenComparison want = compare_logits(ours.data() + r * n_vocab, base.data() + r * n_vocab, n_vocab,
+                                                targets[static_cast<size_t>(r)]);
+    const TokenComparison got = prepared.compare(r, ours.data() + r * n_vocab);
+    EXPECT_EQ(got.kld, want.kld) << r;
+    EXPECT_EQ(got.nll, want.nll) << r;
+    EXPECT_EQ(got.nll_base, want.nll_base) << r;
+    EXPECT_EQ(got.p_diff, want.p_diff) << r;
+    EXPECT_EQ(got.same_top, want.same_top) << r;
+    EXPECT_GT(got.kld, 0.0);
+  }
+  // A row compared with itself: exactly what compare_logits gives (zero up to fast_exp's rounding).
+  EXPECT_EQ(prepared.compare(4, base.data() + 4 * n_vocab).kld,
+            compare_logits(base.data() + 4 * n_vocab, base.data() + 4 * n_vocab, n_vocab, targets[4]).kld);
 }
 
 TEST(Kld, ModelAgainstItselfIsZeroAndPerturbedIsPositive) {
