@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's main job: builds quantscope and runs it on the shipped model (models/kjv-llama):
 # the model's config and tensor table, a plain F16 GGUF of it, its perplexity on held-out text,
-# an importance matrix from the calibration text, and a Q4_K GGUF compared with the original (KLD).
+# an importance matrix from the calibration text, a Q4_K GGUF compared with the original (KLD),
+# then the measurement sweep: every tensor x type, KLD for two probe types per tensor, the rest
+# predicted, checked on whole uniform mixes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -21,3 +23,13 @@ build/quantscope perplexity "$model" --text "$model/eval.txt" --save-logits "$ou
 build/quantscope imatrix "$model" --text "$model/calibration.txt" -o "$out/kjv-llama-imatrix.gguf"
 build/quantscope quantize "$model" --type Q4_K --imatrix "$out/kjv-llama-imatrix.gguf" -o "$out/kjv-llama-q4_k.gguf"
 build/quantscope perplexity "$out/kjv-llama-q4_k.gguf" --kl-base "$out/kjv-llama-base.logprobs"
+
+# The measurement sweep as a job in out/'s own job database (kill it and run this again: it
+# continues where it stopped), its table as CSV, and the KLD predictor checked on whole mixes.
+db="$out/quantscope.db"
+measured=$(build/quantscope measure "$model" --metric kld --probes Q4_K,Q2_K --text "$model/calibration.txt" \
+  --imatrix "$out/kjv-llama-imatrix.gguf" --chunks 4 --db "$db" --json)
+job=$(printf '%s\n' "$measured" | sed -n 's/^ *"id": \([0-9]*\).*/\1/p')
+build/quantscope jobs show "$job" --db "$db"
+build/quantscope jobs export "$job" --db "$db" -o "$out/kjv-llama-measurements.csv"
+build/quantscope predict "$job" --mixes Q6_K,Q4_K,Q3_K --db "$db"

@@ -43,7 +43,7 @@ nlohmann::json check_json(const KldPredictorCheck &check) {
   for (const auto &p : check.sample) sample.push_back(pair_json(p));
   for (const UniformMixCheck &m : check.mixes) {
     mixes.push_back({{"type", m.type}, {"tensors", m.n_tensors}, {"left_out", m.n_left_out},
-                     {"predicted_sum", number(m.predicted_sum)}, {"measured_single_sum", number(m.measured_single_sum)},
+                     {"predicted_sum", number(m.predicted_sum)}, {"measured_single_sum", m.measured_single_sum ? number(*m.measured_single_sum) : nlohmann::json()},
                      {"measured_kld", number(m.measured_kld)}, {"measured_delta_ppl", number(m.measured_delta_ppl)},
                      {"calibrated", number(m.calibrated)},
                      {"calibrated_leave_one_out",
@@ -78,6 +78,10 @@ void print_check(const KldPredictorCheck &check) {
               clamped);
 
   const KldPredictionSummary &s = check.report.summary;
+  if (s.count == 0) {
+    std::printf("\nno row outside the probes has a measured KLD (a `measure --probes` job), so the predictions "
+                "cannot be checked row by row here; --mixes checks them on whole mixes\n");
+  } else {
   std::printf("\npredicted vs measured KLD, %zu of %lld non-probe rows (evenly spaced):\n", check.sample.size(),
               static_cast<long long>(s.count));
   std::printf("%-32s %-8s %6s %12s %12s %7s\n", "tensor", "type", "bpw", "predicted", "measured", "ratio");
@@ -88,6 +92,7 @@ void print_check(const KldPredictorCheck &check) {
               "%.3f (x%.2f), p90 %.3f (x%.2f); mean predicted/measured %.3f\n",
               static_cast<long long>(s.count), s.log_pearson, s.median_abs_log_ratio, std::exp(s.median_abs_log_ratio),
               s.p90_abs_log_ratio, std::exp(s.p90_abs_log_ratio), s.mean_ratio);
+  }
   if (check.report.unpredicted > 0)
     std::printf("%lld rows of tensors without a probe row were not predicted\n",
                 static_cast<long long>(check.report.unpredicted));
@@ -97,10 +102,11 @@ void print_check(const KldPredictorCheck &check) {
   std::printf("%-8s %7s %13s %14s %13s %12s %9s %13s %13s\n", "type", "tensors", "predicted sum", "sum of singles",
               "measured mix", "mix ΔPPL", "pred/meas", "calibrated", "calib. (loo)");
   for (const UniformMixCheck &m : check.mixes) {
-    char loo[32] = "-";
+    char loo[32] = "-", singles[32] = "-";
     if (m.calibrated_leave_one_out) std::snprintf(loo, sizeof loo, "%.4e", *m.calibrated_leave_one_out);
-    std::printf("%-8s %7lld %13.4e %14.4e %13.4e %11.4f %9.3f %13.4e %13s\n", m.type.c_str(),
-                static_cast<long long>(m.n_tensors), m.predicted_sum, m.measured_single_sum, m.measured_kld,
+    if (m.measured_single_sum) std::snprintf(singles, sizeof singles, "%.4e", *m.measured_single_sum);
+    std::printf("%-8s %7lld %13.4e %14s %13.4e %11.4f %9.3f %13.4e %13s\n", m.type.c_str(),
+                static_cast<long long>(m.n_tensors), m.predicted_sum, singles, m.measured_kld,
                 m.measured_delta_ppl, m.predicted_sum / m.measured_kld, m.calibrated, loo);
   }
   std::printf("mix factor (geometric mean of measured / predicted sum over %lld mixes): %.4f\n",

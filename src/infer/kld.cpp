@@ -77,9 +77,7 @@ TokenComparison compare_token(const float *logits, int64_t n_vocab, const LogPro
   // compared with its own saved file gets the same top and target values bit for bit.
   r.nll = -target_log_prob(logits, n_vocab, target);
   r.nll_base = -base.target_log_prob;
-  // sum over base entries above the cut of p_base (log p_base - log p), in 8 double lanes.
-  constexpr int kLanes = 8;
-  double lanes[kLanes] = {};
+  // sum over base entries above the cut of p_base (log p_base - log p).
   auto term = [&](int64_t i) {
     const float log_p_base = base.log_prob(i);
     const float log_p = logits[i] - max_logit - log_sum_exp;  // as encode_log_prob_record forms it
@@ -87,17 +85,27 @@ TokenComparison compare_token(const float *logits, int64_t n_vocab, const LogPro
                ? static_cast<double>(fast_exp(log_p_base)) * static_cast<double>(log_p_base - log_p)
                : 0.0;
   };
-  int64_t i = 0;
-  for (; i + kLanes <= n_vocab; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) lanes[l] += term(i + l);
-  double kld = 0.0;
-  for (int l = 0; l < kLanes; ++l) kld += lanes[l];
-  for (; i < n_vocab; ++i) kld += term(i);
-  r.kld = kld;
+  r.kld = lane_sum(n_vocab, term);
   r.same_top = top == base.top_token;
   r.p_diff = static_cast<float>(std::exp(-r.nll) - std::exp(-r.nll_base));
   return r;
 }
+
+namespace {
+
+// sum_i p_base(i) * (log p_base(i) - log p(i)) in eight double lanes, p_base(i) from `base_prob`:
+// compare_logits and PreparedBaseLogits share it so that they agree bit for bit.
+template <typename BaseProb>
+double sum_kld_terms(const float *logits, float max_logit, double log_sum_exp, const float *base_logits, float base_max,
+                     double base_log_sum_exp, int64_t n_vocab, BaseProb base_prob) {
+  return lane_sum(n_vocab, [&](int64_t i) {
+    const double log_p_base = static_cast<double>(base_logits[i] - base_max) - base_log_sum_exp;
+    const double log_p = static_cast<double>(logits[i] - max_logit) - log_sum_exp;
+    return static_cast<double>(base_prob(i, log_p_base)) * (log_p_base - log_p);
+  });
+}
+
+}  // namespace
 
 TokenComparison compare_logits(const float *logits, const float *base_logits, int64_t n_vocab, int32_t target) {
   auto top_and_log_sum_exp = [n_vocab](const float *x, int32_t &top) {
@@ -115,20 +123,8 @@ TokenComparison compare_logits(const float *logits, const float *base_logits, in
   TokenComparison r;
   r.nll = -target_log_prob(logits, n_vocab, target);
   r.nll_base = -target_log_prob(base_logits, n_vocab, target);
-  constexpr int kLanes = 8;
-  double lanes[kLanes] = {};
-  auto term = [&](int64_t i) {
-    const double log_p_base = static_cast<double>(base_logits[i] - base_max) - base_log_sum_exp;
-    const double log_p = static_cast<double>(logits[i] - max_logit) - log_sum_exp;
-    return static_cast<double>(fast_exp(static_cast<float>(log_p_base))) * (log_p_base - log_p);
-  };
-  int64_t i = 0;
-  for (; i + kLanes <= n_vocab; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) lanes[l] += term(i + l);
-  double kld = 0.0;
-  for (int l = 0; l < kLanes; ++l) kld += lanes[l];
-  for (; i < n_vocab; ++i) kld += term(i);
-  r.kld = kld;
+  r.kld = sum_kld_terms(logits, max_logit, log_sum_exp, base_logits, base_max, base_log_sum_exp, n_vocab,
+                        [](int64_t, double log_p_base) { return fast_exp(static_cast<float>(log_p_base)); });
   r.same_top = top == base_top;
   r.p_diff = static_cast<float>(std::exp(-r.nll) - std::exp(-r.nll_base));
   return r;
@@ -170,23 +166,8 @@ TokenComparison PreparedBaseLogits::compare(int64_t r, const float *logits) cons
   // target_log_prob's formula, from the same max and sum.
   result.nll = -(static_cast<double>(logits[target]) - static_cast<double>(max_logit) - log_sum_exp);
   result.nll_base = base.nll;
-  // The same terms, in the same lanes, as compare_logits.
-  constexpr int kLanes = 8;
-  double lanes[kLanes] = {};
-  const float base_max = base.max;
-  const double base_log_sum_exp = base.log_sum_exp;
-  auto term = [&](int64_t i) {
-    const double log_p_base = static_cast<double>(base_logits[i] - base_max) - base_log_sum_exp;
-    const double log_p = static_cast<double>(logits[i] - max_logit) - log_sum_exp;
-    return static_cast<double>(p_base[i]) * (log_p_base - log_p);
-  };
-  int64_t i = 0;
-  for (; i + kLanes <= n_vocab_; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) lanes[l] += term(i + l);
-  double kld = 0.0;
-  for (int l = 0; l < kLanes; ++l) kld += lanes[l];
-  for (; i < n_vocab_; ++i) kld += term(i);
-  result.kld = kld;
+  result.kld = sum_kld_terms(logits, max_logit, log_sum_exp, base_logits, base.max, base.log_sum_exp, n_vocab_,
+                             [p_base](int64_t i, double) { return p_base[i]; });
   result.same_top = top == base.top;
   result.p_diff = static_cast<float>(std::exp(-result.nll) - std::exp(-result.nll_base));
   return result;

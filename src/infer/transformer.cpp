@@ -447,19 +447,28 @@ std::vector<std::string> Transformer::matmul_weight_names() const {
 double Transformer::flops_per_pass(int64_t n_tokens, int64_t n_logits) const {
   const auto &c = config_;
   const double n = static_cast<double>(n_tokens);
+  const int64_t first_logit = n_tokens - n_logits;
   double macs = 0.0;
   const double q_width = static_cast<double>(c.n_head * c.head_dim), kv_width = static_cast<double>(c.n_head_kv * c.head_dim);
   // Query i sees min(i + 1, window) keys; QK^T and PV each cost head_dim per (query, key, head).
-  double visible_pairs = 0.0;
-  for (int64_t i = 0; i < n_tokens; ++i) visible_pairs += static_cast<double>(c.sliding_window > 0 ? std::min<int64_t>(i + 1, c.sliding_window) : i + 1);
-  for (const Layer &l : layers_) {
-    macs += n * static_cast<double>(c.n_embd) * (2.0 * q_width + 2.0 * kv_width);
-    macs += 2.0 * visible_pairs * q_width;
-    if (l.is_moe()) {
-      macs += n * static_cast<double>(c.n_embd) * static_cast<double>(c.n_expert);
-      macs += n * static_cast<double>(c.n_expert_used) * 3.0 * static_cast<double>(c.n_embd * c.n_ff_expert);
+  auto visible_pairs = [&](int64_t first_query) {
+    double pairs = 0.0;
+    for (int64_t i = first_query; i < n_tokens; ++i)
+      pairs += static_cast<double>(c.sliding_window > 0 ? std::min<int64_t>(i + 1, c.sliding_window) : i + 1);
+    return pairs;
+  };
+  for (size_t il = 0; il < layers_.size(); ++il) {
+    // The last layer runs attention, the output projection and the FFN only for the rows the
+    // logits need (see finish_pass); Q, K and V for every row.
+    const bool trimmed = il + 1 == layers_.size() && first_logit > 0;
+    const double rows = trimmed ? static_cast<double>(n_logits) : n;
+    macs += n * static_cast<double>(c.n_embd) * (q_width + 2.0 * kv_width) + rows * q_width * static_cast<double>(c.n_embd);
+    macs += 2.0 * visible_pairs(trimmed ? first_logit : 0) * q_width;
+    if (layers_[il].is_moe()) {
+      macs += rows * static_cast<double>(c.n_embd) * static_cast<double>(c.n_expert);
+      macs += rows * static_cast<double>(c.n_expert_used) * 3.0 * static_cast<double>(c.n_embd * c.n_ff_expert);
     } else {
-      macs += n * 3.0 * static_cast<double>(c.n_embd * c.n_ff);
+      macs += rows * 3.0 * static_cast<double>(c.n_embd * c.n_ff);
     }
   }
   macs += static_cast<double>(n_logits) * static_cast<double>(c.n_embd * c.n_vocab);

@@ -64,16 +64,23 @@ inline void exp_shifted_in_place(float *x, int64_t n, float shift) {
 }
 
 // sum of e^(x[i] - shift), each term in float, the sum in double (as llama-perplexity sums).
-inline double sum_exp_shifted(const float *x, int64_t n, float shift) {
+// sum of term(i) over [0, n) in eight double lanes (then the lanes, then the tail): a fixed order,
+// so every caller summing the same terms gets the same bits, and the lanes vectorise.
+template <typename Term>
+inline double lane_sum(int64_t n, Term term) {
   constexpr int kLanes = 8;
   double lanes[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) lanes[l] += static_cast<double>(fast_exp(x[i + l] - shift));
+    for (int l = 0; l < kLanes; ++l) lanes[l] += term(i + l);
   double s = 0.0;
   for (int l = 0; l < kLanes; ++l) s += lanes[l];
-  for (; i < n; ++i) s += static_cast<double>(fast_exp(x[i] - shift));
+  for (; i < n; ++i) s += term(i);
   return s;
+}
+
+inline double sum_exp_shifted(const float *x, int64_t n, float shift) {
+  return lane_sum(n, [&](int64_t i) { return static_cast<double>(fast_exp(x[i] - shift)); });
 }
 
 }  // namespace qs

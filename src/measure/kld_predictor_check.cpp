@@ -90,6 +90,8 @@ KldPredictorCheck check_kld_predictor(JobStore &store, int64_t job_id, const Kld
   for (size_t m = 0; m < options.mix_types.size(); ++m) {
     UniformMixCheck mix;
     mix.type = options.mix_types[m];
+    double single_sum = 0;
+    bool every_single_measured = true;
     for (const MeasurementRow &row : rows) {
       if (row.type != mix.type || chosen[m].count(row.tensor)) continue;
       if (!check.predictor.predict(row)) {
@@ -97,11 +99,13 @@ KldPredictorCheck check_kld_predictor(JobStore &store, int64_t job_id, const Kld
         continue;
       }
       chosen[m][row.tensor] = &row;
-      if (row.get(Metric::kld)) mix.measured_single_sum += *row.get(Metric::kld);
+      if (row.get(Metric::kld)) single_sum += *row.get(Metric::kld);
+      else every_single_measured = false;
     }
     if (chosen[m].empty())
       fail("--mixes: job ", job_id, " has no predictable row of type ", mix.type, " (types with a KLD: ",
            join(offered), ")");
+    if (every_single_measured) mix.measured_single_sum = single_sum;
     mix.n_tensors = static_cast<int64_t>(chosen[m].size());
     mix.predicted_sum = check.predictor.predict_mix(chosen[m]);  // not calibrated yet: the plain sum
     check.mixes.push_back(mix);

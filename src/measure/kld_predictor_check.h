@@ -31,7 +31,9 @@ struct UniformMixCheck {
   int64_t n_tensors = 0;
   int64_t n_left_out = 0;            // tensors with a row of `type` but no fit (no probe row)
   double predicted_sum = 0;          // plain sum of the tensors' predictions
-  double measured_single_sum = 0;    // sum of the tensors' own measured single-tensor KLDs
+  // sum of the tensors' own measured single-tensor KLDs; none when some tensor has no measured
+  // KLD in this type (a --probes job: only the probe types carry one)
+  std::optional<double> measured_single_sum;
   double measured_kld = 0;           // the whole mix measured
   double measured_delta_ppl = 0;
   double calibrated = 0;             // predicted_sum x the factor of every mix (this one included)

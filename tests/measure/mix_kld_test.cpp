@@ -8,9 +8,9 @@
 
 #include <cmath>
 
-#include "infer/text_input.h"
 #include "measure/kld_predictor.h"
 #include "measure/kld_predictor_check.h"
+#include "measure/shipped_calibration.h"
 #include "measure/tensor_measurer.h"
 #include "test_support.h"
 
@@ -20,28 +20,19 @@ namespace {
 class LinearityMixKld : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    const std::string dir = std::string(QUANTSCOPE_SOURCE_DIR) + "/models/kjv-llama";
-    source_ = ModelSource::open(dir).release();
-    model_ = Transformer::load(*source_).release();
-    const TokenizedText text = tokenize_text_file(*source_, dir + "/calibration.txt", 64);
-    chunks_ = new CalibrationChunks(text.tokens, 64, 2, text.bos);
+    auto &shipped = test::ShippedCalibration::get();
+    model_ = shipped.model.get();
+    chunks_ = shipped.chunks.get();
     reference_ = new ReferenceRun(*model_, *chunks_);
   }
-  static void TearDownTestSuite() {
-    delete reference_;
-    delete chunks_;
-    delete model_;
-    delete source_;
-  }
+  static void TearDownTestSuite() { delete reference_; }
 
   static WeightMap weights_copy() { return model_->weights(); }
 
-  static ModelSource *source_;
   static Transformer *model_;
   static CalibrationChunks *chunks_;
   static ReferenceRun *reference_;
 };
-ModelSource *LinearityMixKld::source_ = nullptr;
 Transformer *LinearityMixKld::model_ = nullptr;
 CalibrationChunks *LinearityMixKld::chunks_ = nullptr;
 ReferenceRun *LinearityMixKld::reference_ = nullptr;

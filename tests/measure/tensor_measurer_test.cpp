@@ -9,7 +9,7 @@
 
 #include "infer/kld.h"
 #include "infer/logprob_file.h"
-#include "infer/text_input.h"
+#include "measure/shipped_calibration.h"
 #include "measure/proxy_metrics.h"
 #include "measure/tensor_measurer.h"
 #include "model/model_source.h"
@@ -21,16 +21,8 @@ namespace {
 class ShippedModelMeasurement : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    source_ = ModelSource::open(std::string(QUANTSCOPE_SOURCE_DIR) + "/models/kjv-llama").release();
-    model_ = Transformer::load(*source_, 2).release();
-    const TokenizedText text =
-        tokenize_text_file(*source_, std::string(QUANTSCOPE_SOURCE_DIR) + "/models/kjv-llama/calibration.txt", 64);
-    chunks_ = new CalibrationChunks(text.tokens, 64, 2, text.bos);
-  }
-  static void TearDownTestSuite() {
-    delete chunks_;
-    delete model_;
-    delete source_;
+    model_ = test::ShippedCalibration::get().model.get();
+    chunks_ = test::ShippedCalibration::get().chunks.get();
   }
 
   // KLD and mean NLL of the model with `tensor` replaced by `values`, from a full pass from the
@@ -56,11 +48,9 @@ class ShippedModelMeasurement : public ::testing::Test {
     return {sum_kld / n, sum_nll / n};
   }
 
-  static ModelSource *source_;
   static Transformer *model_;
   static CalibrationChunks *chunks_;
 };
-ModelSource *ShippedModelMeasurement::source_ = nullptr;
 Transformer *ShippedModelMeasurement::model_ = nullptr;
 CalibrationChunks *ShippedModelMeasurement::chunks_ = nullptr;
 
