@@ -24,7 +24,8 @@ struct MeasureJob {
 MeasureJob create_measure_job(JobStore &store, MeasureRequest request);
 
 // Runs (or continues) a queued measure job to the end, or until paused, cancelled or failed.
-// n_threads <= 0: all cores. Results do not depend on n_threads.
+// n_threads <= 0: all cores. Quantization does not depend on n_threads; the forward pass splits
+// its products by thread, so the model metrics move in their last digits with another count.
 RunOutcome run_measure_job(JobStore &store, int64_t job_id, const RunOptions &options, int n_threads = 0);
 
 }  // namespace qs
