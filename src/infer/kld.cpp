@@ -2,13 +2,11 @@
 // so that our figures and llama.cpp's can be compared side by side.
 #include "infer/kld.h"
 
-#include "core/error.h"
-#include "core/parallel.h"
-
 #include <algorithm>
 #include <cmath>
 #include <utility>
 
+#include "core/error.h"
 #include "core/parallel.h"
 #include "infer/vector_math.h"
 

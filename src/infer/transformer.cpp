@@ -165,12 +165,25 @@ int64_t Transformer::sequence_length_of(int64_t n_tokens, int64_t sequence_lengt
   return seq;
 }
 
-void Transformer::select_rows(int64_t n, const RowSelection &rows) {
-  // The rows a trimmed last layer carries past attention: [first, seq) of every sequence.
+Transformer::RowSelection Transformer::rows_for_layer(int il, int64_t n_tokens, int64_t sequence_length,
+                                                      int64_t first_logit) {
+  // A pass wanting logits from first_logit on needs, from its last layer, only rows
+  // [first_logit, seq) of each sequence (the earlier rows only serve as keys and values there).
+  const bool trimmed = il == config_.n_layer - 1 && first_logit > 0 && first_logit < sequence_length;
+  const RowSelection rows{sequence_length, trimmed ? first_logit : 0};
   scratch_.selected.clear();
-  if (rows.first_row == 0) return;
-  for (int64_t base = 0; base < n; base += rows.sequence_length)
-    for (int64_t r = rows.first_row; r < rows.sequence_length; ++r) scratch_.selected.push_back(base + r);
+  if (trimmed)
+    for (int64_t base = 0; base < n_tokens; base += sequence_length)
+      for (int64_t r = first_logit; r < sequence_length; ++r) scratch_.selected.push_back(base + r);
+  return rows;
+}
+
+const float *Transformer::gather_selected(const float *rows, int64_t width) {
+  const int64_t m = static_cast<int64_t>(scratch_.selected.size());
+  scratch_.gathered.resize(static_cast<size_t>(m * width));
+  for (int64_t i = 0; i < m; ++i)
+    std::copy_n(rows + scratch_.selected[static_cast<size_t>(i)] * width, width, scratch_.gathered.data() + i * width);
+  return scratch_.gathered.data();
 }
 
 void Transformer::run_attention_block(int il, float *hidden, int64_t n, const RowSelection &rows, ActivationSink *sink) {
@@ -219,18 +232,12 @@ void Transformer::run_attention_block(int il, float *hidden, int64_t n, const Ro
   causal_attention(pool_, s.q.data(), s.k.data(), s.v.data(), s.attn.data(), shape, s.attention);
 
   // Only the selected rows go on: gather them so the output projection is one product.
-  const float *attn = s.attn.data();
-  int64_t m = n;
-  if (rows.first_row > 0) {
-    m = static_cast<int64_t>(s.selected.size());
-    s.gathered.resize(static_cast<size_t>(m * q_width));
-    for (int64_t i = 0; i < m; ++i)
-      std::copy_n(s.attn.data() + s.selected[static_cast<size_t>(i)] * q_width, q_width, s.gathered.data() + i * q_width);
-    attn = s.gathered.data();
-  }
+  const bool selected = rows.first_row > 0;
+  const int64_t m = selected ? static_cast<int64_t>(s.selected.size()) : n;
+  const float *attn = selected ? gather_selected(s.attn.data(), q_width) : s.attn.data();
   if (sink) sink->matmul_input(l.wo->first, -1, attn, m, q_width);
   matmul(pool_, attn, m, q_width, q_width, values(l.wo), n_embd, values(l.bo), s.proj.data(), n_embd);
-  add_rows(hidden, s.proj.data(), m, rows.first_row > 0);
+  add_rows(hidden, s.proj.data(), m, selected);
 }
 
 void Transformer::add_rows(float *hidden, const float *update, int64_t m, bool selected) {
@@ -255,14 +262,7 @@ void Transformer::run_ffn_block(int il, float *hidden, int64_t n, const RowSelec
   const int64_t m = selected ? static_cast<int64_t>(s.selected.size()) : n;
   s.normed.resize(static_cast<size_t>(m * n_embd));
   s.proj.resize(static_cast<size_t>(m * n_embd));
-  if (selected) {
-    s.gathered.resize(static_cast<size_t>(m * n_embd));
-    for (int64_t i = 0; i < m; ++i)
-      std::copy_n(hidden + s.selected[static_cast<size_t>(i)] * n_embd, n_embd, s.gathered.data() + i * n_embd);
-    rms_norm_rows(s.gathered.data(), values(l.ffn_norm), s.normed.data(), m);
-  } else {
-    rms_norm_rows(hidden, values(l.ffn_norm), s.normed.data(), m);
-  }
+  rms_norm_rows(selected ? gather_selected(hidden, n_embd) : hidden, values(l.ffn_norm), s.normed.data(), m);
   if (l.is_moe()) {
     MoeWeights moe;
     moe.router = values(l.router);
@@ -312,10 +312,8 @@ void Transformer::run_attention_block(int layer, float *hidden, int64_t n_tokens
   if (layer < 0 || layer >= config_.n_layer) fail("run_attention_block: no layer ", layer);
   if (sink) sink->layer_input(layer, hidden, n_tokens, config_.n_embd);
   const int64_t seq = sequence_length_of(n_tokens, sequence_length);
-  const bool last = layer == config_.n_layer - 1 && !sink && first_logit > 0 && first_logit < seq;
-  const RowSelection rows{seq, last ? first_logit : 0};
-  if (rows.first_row > 0) select_rows(n_tokens, rows);
-  run_attention_block(layer, hidden, n_tokens, rows, sink);
+  // A sink expects every row: no trimming then.
+  run_attention_block(layer, hidden, n_tokens, rows_for_layer(layer, n_tokens, seq, sink ? 0 : first_logit), sink);
 }
 
 void Transformer::output_logits(const float *hidden, int64_t n_tokens, float *logits, ActivationSink *sink,
@@ -340,11 +338,7 @@ void Transformer::run_layers_for_logits(int first, float *hidden, int64_t n_toke
   const int64_t seq = sequence_length_of(n_tokens, sequence_length);
   if (first_logit < 0 || first_logit >= seq) fail("run_layers_for_logits: first logit row ", first_logit, " of ", seq);
   const int last = static_cast<int>(config_.n_layer);
-  for (int il = first; il < last; ++il) {
-    const RowSelection rows{seq, il == last - 1 ? first_logit : 0};
-    if (rows.first_row > 0) select_rows(n_tokens, rows);
-    run_layer(il, hidden, n_tokens, rows, nullptr);
-  }
+  for (int il = first; il < last; ++il) run_layer(il, hidden, n_tokens, rows_for_layer(il, n_tokens, seq, first_logit), nullptr);
 }
 
 void Transformer::finish_pass(int first_layer, float *hidden, int64_t n_tokens, float *logits, ActivationSink *sink,
@@ -401,10 +395,7 @@ void Transformer::forward_from_ffn_block(int layer, std::span<const float> hidde
   const int64_t seq = sequence_length_of(n_tokens, sequence_length);
   std::vector<float> &hidden = scratch_.hidden;
   hidden.assign(hidden_in.begin(), hidden_in.end());
-  const bool last = layer == config_.n_layer - 1;
-  const RowSelection rows{seq, last ? first_logit : 0};
-  if (rows.first_row > 0) select_rows(n_tokens, rows);
-  run_ffn_block(layer, hidden.data(), n_tokens, rows, nullptr);
+  run_ffn_block(layer, hidden.data(), n_tokens, rows_for_layer(layer, n_tokens, seq, first_logit), nullptr);
   finish_pass(layer + 1, hidden.data(), n_tokens, logits, nullptr, first_logit, seq);
 }
 

@@ -114,7 +114,8 @@ class Transformer {
     bool is_moe() const { return router != nullptr; }
   };
   // Which rows of a layer go past attention: all, or (a last layer feeding logits that start at
-  // first_row) only rows [first_row, sequence_length) of each sequence, listed in Scratch::selected.
+  // first_row) only rows [first_row, sequence_length) of each sequence, listed in Scratch::selected
+  // by rows_for_layer.
   struct RowSelection {
     int64_t sequence_length = 0;
     int64_t first_row = 0;
@@ -132,7 +133,11 @@ class Transformer {
   void bind_weights();
   void embed_into(std::span<const int32_t> tokens, std::vector<float> &hidden) const;
   int64_t sequence_length_of(int64_t n_tokens, int64_t sequence_length) const;
-  void select_rows(int64_t n_tokens, const RowSelection &rows);
+  // The rows layer il computes past attention in a pass wanting logits from first_logit on (all
+  // but in the last layer); lists them in Scratch::selected.
+  RowSelection rows_for_layer(int il, int64_t n_tokens, int64_t sequence_length, int64_t first_logit);
+  // Copies the selected rows of `rows` (width values each) into Scratch::gathered.
+  const float *gather_selected(const float *rows, int64_t width);
   void run_layer(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink);
   void run_attention_block(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink);
   void run_ffn_block(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink);
