@@ -12,7 +12,7 @@
 namespace qs {
 
 ReferenceRun::ReferenceRun(Transformer &model, const CalibrationChunks &chunks, ProgressSink *progress,
-                           int64_t max_batch_tokens)
+                           int64_t max_batch_tokens, bool with_logits)
     : model_(model), chunks_(chunks) {
   NullProgress quiet;
   if (!progress) progress = &quiet;
@@ -22,8 +22,9 @@ ReferenceRun::ReferenceRun(Transformer &model, const CalibrationChunks &chunks, 
 
   const int64_t n_vocab = model.config().n_vocab;
   rows_per_chunk_ = chunks.n_ctx() - chunks.first_scored();
-  logits_.resize(static_cast<size_t>(chunks.n_chunks() * rows_per_chunk_ * n_vocab));
   restart_from_embeddings();
+  if (!with_logits) return;
+  logits_.resize(static_cast<size_t>(chunks.n_chunks() * rows_per_chunk_ * n_vocab));
   double sum_nll = 0;
   progress->begin("reference run", static_cast<int64_t>(batches_.size()));
   for (size_t b = 0; b < batches_.size(); ++b) {
@@ -97,6 +98,7 @@ const std::vector<float> &ReferenceRun::ffn_input(int64_t batch) {
 }
 
 KldResult ReferenceRun::compare_from(const PassStart &start) {
+  if (!prepared_) fail("reference run: kept without logits, so there is nothing to compare with");
   const int64_t n_vocab = model_.config().n_vocab;
   const int64_t n_scored = chunks_.n_scored_per_chunk();
   if (start.at != PassStart::At::embeddings) move_to(start.layer);

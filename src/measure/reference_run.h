@@ -36,10 +36,12 @@ struct PassStart {
 
 class ReferenceRun {
  public:
-  // Runs the whole model once over every chunk (progress: one step per batch).
-  // max_batch_tokens bounds the tokens per batch (at least one chunk).
+  // Runs the whole model once over every chunk for the reference logits (progress: one step per
+  // batch). max_batch_tokens bounds the tokens per batch (at least one chunk). Without logits
+  // (with_logits false) only the layer-by-layer hidden states are kept, for the layer metric's
+  // inputs; logits(), mean_nll() and compare_from() are then not available.
   ReferenceRun(Transformer &model, const CalibrationChunks &chunks, ProgressSink *progress = nullptr,
-               int64_t max_batch_tokens = 4096);
+               int64_t max_batch_tokens = 4096, bool with_logits = true);
 
   const CalibrationChunks &chunks() const { return chunks_; }
   struct Batch {

@@ -41,11 +41,11 @@ TensorMeasurer::TensorMeasurer(Transformer &model, const Imatrix *imatrix, Metri
     : model_(model), imatrix_(imatrix), level_(level), chunks_(chunks), pool_(model.n_threads()) {
   if (level != MetricLevel::proxy) {
     if (!chunks) fail("the ", metric_level_name(level), " metric needs calibration text");
-    if (level == MetricLevel::kld) {
-      const auto start = std::chrono::steady_clock::now();
-      reference_ = std::make_unique<ReferenceRun>(model, *chunks, progress);
-      timing_.reference_seconds = seconds_since(start);
-    }
+    // Both levels walk the layers with cached hidden states (the layer metric captures each
+    // layer's inputs from them); only kld needs the reference logits.
+    const auto start = std::chrono::steady_clock::now();
+    reference_ = std::make_unique<ReferenceRun>(model, *chunks, progress, 4096, level == MetricLevel::kld);
+    timing_.reference_seconds = seconds_since(start);
   }
 }
 
@@ -88,28 +88,17 @@ void TensorMeasurer::capture_layer_inputs(int layer) {
       for (const int32_t token : chunks_->input(c)) ++token_counts_.at(static_cast<size_t>(token));
   } else {
     // Inputs of this layer's matmuls: the layer run once more, on a copy of the states entering it.
+    reference_->move_to(layer);
     std::vector<float> hidden, logits;
-    const int64_t rows_per_chunk = chunks_->n_ctx() - chunks_->first_scored();
-    auto capture = [&](int64_t n_chunks) {
-      const int64_t n_tokens = n_chunks * chunks_->n_ctx();
+    for (size_t b = 0; b < reference_->batches().size(); ++b) {
+      const int64_t n_chunks = reference_->batches()[b].n_chunks, n_tokens = n_chunks * chunks_->n_ctx();
+      hidden = reference_->hidden(static_cast<int64_t>(b));
       if (layer < n_layer) {
         model_.run_layers(layer, layer + 1, hidden.data(), n_tokens, &captured_, chunks_->n_ctx());
       } else {
-        logits.resize(static_cast<size_t>(n_chunks * rows_per_chunk * model_.config().n_vocab));
+        logits.resize(static_cast<size_t>(n_chunks * (chunks_->n_ctx() - chunks_->first_scored()) * model_.config().n_vocab));
         model_.output_logits(hidden.data(), n_tokens, logits.data(), &captured_, chunks_->first_scored(),
                              chunks_->n_ctx());
-      }
-    };
-    if (ReferenceRun *reference = reference_.get()) {
-      reference->move_to(layer);
-      for (size_t b = 0; b < reference->batches().size(); ++b) {
-        hidden = reference->hidden(static_cast<int64_t>(b));
-        capture(reference->batches()[b].n_chunks);
-      }
-    } else {
-      for (int64_t c = 0; c < chunks_->n_chunks(); ++c) {
-        hidden = model_.hidden_states_before_layer(chunks_->input(c), layer);
-        capture(1);
       }
     }
   }

@@ -56,7 +56,8 @@ class TensorMeasurer {
   // them (same per-matrix importance).
   std::vector<float> quantized_values(const std::string &tensor, const QuantType &type);
 
-  const ReferenceRun *reference() const { return reference_.get(); }
+  // The reference run with logits: kld level only.
+  const ReferenceRun *reference() const { return level_ == MetricLevel::kld ? reference_.get() : nullptr; }
 
  private:
   struct TensorState {
@@ -77,7 +78,7 @@ class TensorMeasurer {
   MetricLevel level_;
   const CalibrationChunks *chunks_;
   ThreadPool pool_;
-  std::unique_ptr<ReferenceRun> reference_;
+  std::unique_ptr<ReferenceRun> reference_;  // layer and kld levels; with logits for kld
   std::optional<TensorState> state_;
   std::optional<int> captured_layer_;
   MatmulInputCapture captured_;
