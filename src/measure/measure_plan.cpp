@@ -7,6 +7,7 @@
 #include "convert/tensor_policy.h"
 #include "core/error.h"
 #include "jobs/measurement_row.h"
+#include "measure/tensor_position.h"
 
 namespace qs {
 namespace {
@@ -17,18 +18,6 @@ std::regex compile_tensor_regex(const std::string &pattern) {
   } catch (const std::regex_error &e) {
     fail("--tensors: bad regular expression '", pattern, "': ", e.what());
   }
-}
-
-// Position of a tensor in the forward pass, for ordering: embedding, blocks in order, the rest.
-int64_t pass_order(const std::string &name) {
-  if (name == "token_embd.weight") return -1;
-  if (name.rfind("blk.", 0) == 0) {
-    try {
-      return std::stoll(name.substr(4));
-    } catch (const std::exception &) {
-    }
-  }
-  return INT64_MAX;
 }
 
 template <typename T>
@@ -137,8 +126,10 @@ std::vector<MeasurementUnit> plan_measurement_units(const MeasureRequest &reques
     if (filter && !std::regex_search(t.name, *filter)) continue;
     tensors.push_back(&t);
   }
-  std::stable_sort(tensors.begin(), tensors.end(),
-                   [](const SourceTensor *a, const SourceTensor *b) { return pass_order(a->name) < pass_order(b->name); });
+  const int n_layer = static_cast<int>(model.config().num_hidden_layers);
+  std::stable_sort(tensors.begin(), tensors.end(), [n_layer](const SourceTensor *a, const SourceTensor *b) {
+    return tensor_first_layer(a->name, n_layer) < tensor_first_layer(b->name, n_layer);
+  });
   if (tensors.empty()) fail("no quantizable tensor of ", model.path().string(), " matches --tensors '", request.tensor_regex, "'");
 
   std::vector<MeasurementUnit> units;
