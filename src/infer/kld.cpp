@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/percentile.h"
 #include "infer/vector_math.h"
 
 namespace qs {
@@ -28,16 +29,6 @@ double covariance(double sum_a, double sum_b, double sum_ab, int64_t count) {
   return (sum_ab / n - (sum_a / n) * (sum_b / n)) / (n - 1);
 }
 
-double percentile(const std::vector<float> &sorted, double fraction) {
-  if (sorted.empty()) return 0.0;
-  if (fraction <= 0) return sorted.front();
-  if (fraction >= 1) return sorted.back();
-  double p = fraction * static_cast<double>(sorted.size() - 1);
-  const size_t ip = static_cast<size_t>(p);
-  p -= static_cast<double>(ip);
-  return (1 - p) * sorted[ip] + p * sorted[std::min(ip + 1, sorted.size() - 1)];
-}
-
 Quantiles quantiles(std::vector<float> values) {
   Quantiles q;
   if (values.empty()) return q;
@@ -46,16 +37,16 @@ Quantiles quantiles(std::vector<float> values) {
   q.max = values.back();
   q.min = values.front();
   q.median = n % 2 == 0 ? 0.5 * (values[n / 2] + values[n / 2 - 1]) : values[n / 2];
-  q.p99_9 = percentile(values, 0.999);
-  q.p99 = percentile(values, 0.99);
-  q.p95 = percentile(values, 0.95);
-  q.p90 = percentile(values, 0.90);
-  q.p75 = percentile(values, 0.75);
-  q.p25 = percentile(values, 0.25);
-  q.p10 = percentile(values, 0.10);
-  q.p5 = percentile(values, 0.05);
-  q.p1 = percentile(values, 0.01);
-  q.p0_1 = percentile(values, 0.001);
+  q.p99_9 = percentile_of_sorted(values, 0.999);
+  q.p99 = percentile_of_sorted(values, 0.99);
+  q.p95 = percentile_of_sorted(values, 0.95);
+  q.p90 = percentile_of_sorted(values, 0.90);
+  q.p75 = percentile_of_sorted(values, 0.75);
+  q.p25 = percentile_of_sorted(values, 0.25);
+  q.p10 = percentile_of_sorted(values, 0.10);
+  q.p5 = percentile_of_sorted(values, 0.05);
+  q.p1 = percentile_of_sorted(values, 0.01);
+  q.p0_1 = percentile_of_sorted(values, 0.001);
   return q;
 }
 

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/percentile.h"
 
 namespace qs {
 namespace {
@@ -18,16 +19,12 @@ constexpr std::array<Metric, 3> kXMetricOrder{Metric::layer_error, Metric::weigh
 
 bool positive(const std::optional<double> &value) { return value && *value > 0 && std::isfinite(*value); }
 
-// llama.cpp's percentile (as in infer/kld.h): linear interpolation at fraction * (n - 1).
-double percentile(std::vector<double> sorted, double fraction) {
-  if (sorted.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::sort(sorted.begin(), sorted.end());
-  const double at = fraction * static_cast<double>(sorted.size() - 1);
-  const auto low = static_cast<size_t>(std::floor(at));
-  const size_t high = std::min(low + 1, sorted.size() - 1);
-  return sorted[low] + (at - static_cast<double>(low)) * (sorted[high] - sorted[low]);
+// llama.cpp's percentile of the values (sorted here); NaN for none.
+double percentile(std::vector<double> values, double fraction) {
+  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
+  std::sort(values.begin(), values.end());
+  return percentile_of_sorted(values, fraction);
 }
-
 double pearson(const std::vector<double> &x, const std::vector<double> &y) {
   const auto n = static_cast<double>(x.size());
   if (x.size() < 2) return std::numeric_limits<double>::quiet_NaN();
