@@ -4,7 +4,9 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <system_error>
+#include <thread>
 
 #include "core/error.h"
 
@@ -55,17 +57,41 @@ SqliteDatabase::SqliteDatabase(const std::filesystem::path &path, const SqliteOp
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, options.busy_timeout_ms);
   try {
-    // The first statement that reads the file: a file of garbage fails here with SQLITE_NOTADB.
-    SqliteStatement mode(*this, "PRAGMA journal_mode=WAL", "switching it to WAL mode");
-    if (!mode.step() || mode.text(0) != "wal")
-      qs::fail("job database ", path.string(), " cannot use WAL mode (journal mode stays '",
-               mode.is_null(0) ? std::string("?") : mode.text(0), "'); is it on a network file system?");
+    const std::string mode = switch_to_wal(options.busy_timeout_ms);
+    if (mode != "wal")
+      qs::fail("job database ", path.string(), " cannot use WAL mode (journal mode stays '", mode,
+               "'); is it on a network file system?");
     exec("PRAGMA foreign_keys=ON", "turning on foreign keys");
     exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", "setting synchronous");
   } catch (...) {
     sqlite3_close(db_);
     db_ = nullptr;
     throw;
+  }
+}
+
+std::string SqliteDatabase::switch_to_wal(int busy_timeout_ms) {
+  // The first statement that reads the file: a file of garbage fails here with SQLITE_NOTADB.
+  // Switching a new file to WAL takes an exclusive lock, and when another connection holds a
+  // shared lock while doing the same (two processes opening a fresh database together) SQLite
+  // returns SQLITE_BUSY at once instead of calling the busy handler (that wait could deadlock).
+  // One of the two goes through; the other retries here within the busy timeout.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (;;) {
+    sqlite3_stmt *statement = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode=WAL", -1, &statement, nullptr);
+    std::string mode;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(statement)) == SQLITE_ROW) {
+      const unsigned char *text = sqlite3_column_text(statement, 0);
+      mode = text ? reinterpret_cast<const char *>(text) : "?";
+      rc = SQLITE_OK;
+    }
+    const std::string message = sqlite3_errmsg(db_);
+    sqlite3_finalize(statement);
+    if (rc == SQLITE_OK) return mode;
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline)
+      fail(rc, "switching it to WAL mode", message);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 

@@ -42,6 +42,9 @@ class SqliteDatabase {
   [[noreturn]] void fail(int result_code, std::string_view doing, const std::string &sqlite_message) const;
 
  private:
+  // PRAGMA journal_mode=WAL, retried while another connection holds the file; the mode it gives.
+  std::string switch_to_wal(int busy_timeout_ms);
+
   std::filesystem::path path_;
   sqlite3 *db_ = nullptr;
 };

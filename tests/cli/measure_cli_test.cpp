@@ -107,12 +107,24 @@ TEST_F(MeasureCli, KilledAtRandomMomentsThenStartedAgainEqualsAnUninterruptedRun
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
   const std::string expected = export_csv(db("whole"), 1, "whole.csv");
 
+  // Ten kills at random moments, placed by progress rather than by time so that they land inside
+  // the sweep however fast it runs: round k waits until the job has at least a random number of
+  // units committed (rising from round to round; round 0 none, so it may die before the job
+  // exists), then lets the process go on for a random few milliseconds (inside a unit, in a
+  // commit, between units) and kills it.
   std::mt19937 random(61);
   int killed_mid_run = 0;
   std::vector<int64_t> progress;
   for (int kill_round = 0; kill_round < 10; ++kill_round) {
     const pid_t pid = test::spawn_cli(dir, measure_args(db("killed"), kSweep), "killed");
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 700)(random)));
+    if (kill_round > 0) {
+      const int64_t target = 11 * kill_round + std::uniform_int_distribution<int64_t>(0, 8)(random);
+      ASSERT_TRUE(test::wait_until([&] {
+        const nlohmann::json jobs = list_json(db("killed"));
+        return !jobs.empty() && jobs[0]["units_done"].get<int64_t>() >= target;
+      })) << "round " << kill_round << " never reached " << target << " units";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 40)(random)));
     kill(pid, SIGKILL);
     const CliRun run = test::finish_cli(dir, pid, "killed");
     killed_mid_run += run.exit_code == 128 + SIGKILL;

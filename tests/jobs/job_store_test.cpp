@@ -194,3 +194,26 @@ TEST_F(JobStoreTest, ArtifactsAreKeptPerJob) {
 
 }  // namespace
 }  // namespace qs
+
+namespace qs {
+namespace {
+
+TEST(JobStoreOpening, ProcessesOpeningAFreshDatabaseTogetherAllSucceed) {
+  // A GUI polling `jobs list` while `measure` creates the database: both switch the new file to
+  // WAL at the same moment, which SQLite answers with an immediate "locked" instead of waiting.
+  test::ScratchDir dir;
+  for (int round = 0; round < 20; ++round) {
+    const auto path = dir / ("fresh" + std::to_string(round) + ".db");
+    std::vector<pid_t> children;
+    for (int k = 0; k < 4; ++k) {
+      children.push_back(test::fork_child([&] {
+        JobStore store(path, test::fast_store_options());
+        return store.list_jobs().empty() ? 0 : 1;
+      }));
+    }
+    for (const pid_t child : children) EXPECT_EQ(test::wait_child(child), 0) << "round " << round;
+  }
+}
+
+}  // namespace
+}  // namespace qs
