@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <utility>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -53,11 +52,8 @@ Quantiles quantiles(std::vector<float> values) {
 }  // namespace
 
 TokenComparison compare_token(const float *logits, int64_t n_vocab, const LogProbRecord &base, int32_t target) {
-  float max_logit = logits[0];
-  int32_t top = 0;
-  for (int64_t i = 1; i < n_vocab; ++i) {
-    if (logits[i] > max_logit) max_logit = logits[i], top = static_cast<int32_t>(i);
-  }
+  const int32_t top = static_cast<int32_t>(first_max_index(logits, n_vocab));
+  const float max_logit = logits[top];
   const double sum_exp = sum_exp_shifted(logits, n_vocab, max_logit);
   const float log_sum_exp = static_cast<float>(std::log(sum_exp));
 
@@ -80,43 +76,8 @@ TokenComparison compare_token(const float *logits, int64_t n_vocab, const LogPro
   return r;
 }
 
-namespace {
-
-// sum_i p_base(i) * (log p_base(i) - log p(i)) in eight double lanes, p_base(i) from `base_prob`:
-// compare_logits and PreparedBaseLogits share it so that they agree bit for bit.
-template <typename BaseProb>
-double sum_kld_terms(const float *logits, float max_logit, double log_sum_exp, const float *base_logits, float base_max,
-                     double base_log_sum_exp, int64_t n_vocab, BaseProb base_prob) {
-  return lane_sum(n_vocab, [&](int64_t i) {
-    const double log_p_base = static_cast<double>(base_logits[i] - base_max) - base_log_sum_exp;
-    const double log_p = static_cast<double>(logits[i] - max_logit) - log_sum_exp;
-    return static_cast<double>(base_prob(i, log_p_base)) * (log_p_base - log_p);
-  });
-}
-
-}  // namespace
-
 TokenComparison compare_logits(const float *logits, const float *base_logits, int64_t n_vocab, int32_t target) {
-  auto top_and_log_sum_exp = [n_vocab](const float *x, int32_t &top) {
-    top = 0;
-    for (int64_t i = 1; i < n_vocab; ++i)
-      if (x[i] > x[top]) top = static_cast<int32_t>(i);
-    return std::pair<float, double>(x[top], std::log(sum_exp_shifted(x, n_vocab, x[top])));
-  };
-  int32_t top = 0, base_top = 0;
-  // Plain variables, not structured bindings: clang 14 cannot capture bindings in the lambda below.
-  const std::pair<float, double> ours = top_and_log_sum_exp(logits, top);
-  const std::pair<float, double> base = top_and_log_sum_exp(base_logits, base_top);
-  const float max_logit = ours.first, base_max = base.first;
-  const double log_sum_exp = ours.second, base_log_sum_exp = base.second;
-  TokenComparison r;
-  r.nll = -target_log_prob(logits, n_vocab, target);
-  r.nll_base = -target_log_prob(base_logits, n_vocab, target);
-  r.kld = sum_kld_terms(logits, max_logit, log_sum_exp, base_logits, base_max, base_log_sum_exp, n_vocab,
-                        [](int64_t, double log_p_base) { return fast_exp(static_cast<float>(log_p_base)); });
-  r.same_top = top == base_top;
-  r.p_diff = static_cast<float>(std::exp(-r.nll) - std::exp(-r.nll_base));
-  return r;
+  return PreparedBaseLogits(base_logits, 1, n_vocab, {target}, 1).compare(0, logits);
 }
 
 PreparedBaseLogits::PreparedBaseLogits(const float *base_logits, int64_t n_rows, int64_t n_vocab,
@@ -129,34 +90,61 @@ PreparedBaseLogits::PreparedBaseLogits(const float *base_logits, int64_t n_rows,
     for (int64_t r = begin; r < end; ++r) {
       const float *x = base_logits + r * n_vocab;
       RowSummary &row = rows_[static_cast<size_t>(r)];
-      for (int64_t i = 1; i < n_vocab; ++i)
-        if (x[i] > x[row.top]) row.top = static_cast<int32_t>(i);
+      row.top = static_cast<int32_t>(first_max_index(x, n_vocab));
       row.max = x[row.top];
       row.log_sum_exp = std::log(sum_exp_shifted(x, n_vocab, row.max));
       row.nll = -(static_cast<double>(x[targets_[static_cast<size_t>(r)]]) - static_cast<double>(row.max) - row.log_sum_exp);
       float *p = probs_.data() + r * n_vocab;
       for (int64_t i = 0; i < n_vocab; ++i)
         p[i] = fast_exp(static_cast<float>(static_cast<double>(x[i] - row.max) - row.log_sum_exp));
+      row.prob_sum = lane_sum(n_vocab, [p](int64_t i) { return static_cast<double>(p[i]); });
+      // The same kernel as compare()'s D, so that a row compared with itself gets D == A exactly.
+      row.weighted_gap_sum = exp_and_gap_sums(x, p, n_vocab, row.max).gap;
     }
   }, n_threads);
 }
 
 TokenComparison PreparedBaseLogits::compare(int64_t r, const float *logits) const {
   const RowSummary &base = rows_[static_cast<size_t>(r)];
-  const float *base_logits = base_ + r * n_vocab_;
   const float *p_base = probs_.data() + r * n_vocab_;
-  int32_t top = 0;
-  for (int64_t i = 1; i < n_vocab_; ++i)
-    if (logits[i] > logits[top]) top = static_cast<int32_t>(i);
+  const int32_t top = static_cast<int32_t>(first_max_index(logits, n_vocab_));
   const float max_logit = logits[top];
-  const double log_sum_exp = std::log(sum_exp_shifted(logits, n_vocab_, max_logit));
+  // One pass for sum_exp_shifted's sum (the same bits, so the NLL is target_log_prob's) and
+  // D = sum_i p_b(i) (x_i - max).
+  const ExpAndGapSums sums = exp_and_gap_sums(logits, p_base, n_vocab_, max_logit);
+  const double log_sum_exp = std::log(sums.exp);
   const int32_t target = targets_[static_cast<size_t>(r)];
   TokenComparison result;
   // target_log_prob's formula, from the same max and sum.
   result.nll = -(static_cast<double>(logits[target]) - static_cast<double>(max_logit) - log_sum_exp);
   result.nll_base = base.nll;
-  result.kld = sum_kld_terms(logits, max_logit, log_sum_exp, base_logits, base.max, base.log_sum_exp, n_vocab_,
-                             [p_base](int64_t i, double) { return p_base[i]; });
+  // With log p_b(i) = (b_i - b_max) - lse_b and log p(i) = (x_i - max) - lse,
+  //   KL = sum_i p_b(i) (log p_b(i) - log p(i)) = (A - D) + S (lse - lse_b).
+  // For nearly equal rows A ~ D and lse ~ lse_b cancel, but A and D are double sums of exact
+  // products, so their difference keeps the absolute accuracy (~1e-16 |A| times the summation's
+  // growth) of summing the KL terms one by one, as compare_reference does.
+  result.kld = (base.weighted_gap_sum - sums.gap) + base.prob_sum * (log_sum_exp - base.log_sum_exp);
+  result.same_top = top == base.top;
+  result.p_diff = static_cast<float>(std::exp(-result.nll) - std::exp(-result.nll_base));
+  return result;
+}
+
+TokenComparison PreparedBaseLogits::compare_reference(int64_t r, const float *logits) const {
+  const RowSummary &base = rows_[static_cast<size_t>(r)];
+  const float *base_logits = base_ + r * n_vocab_;
+  const float *p_base = probs_.data() + r * n_vocab_;
+  const int32_t top = static_cast<int32_t>(first_max_index_ref(logits, n_vocab_));
+  const float max_logit = logits[top];
+  const double log_sum_exp = std::log(sum_exp_shifted_ref(logits, n_vocab_, max_logit));
+  const int32_t target = targets_[static_cast<size_t>(r)];
+  TokenComparison result;
+  result.nll = -(static_cast<double>(logits[target]) - static_cast<double>(max_logit) - log_sum_exp);
+  result.nll_base = base.nll;
+  result.kld = lane_sum(n_vocab_, [&](int64_t i) {
+    const double log_p_base = static_cast<double>(base_logits[i] - base.max) - base.log_sum_exp;
+    const double log_p = static_cast<double>(logits[i] - max_logit) - log_sum_exp;
+    return static_cast<double>(p_base[i]) * (log_p_base - log_p);
+  });
   result.same_top = top == base.top;
   result.p_diff = static_cast<float>(std::exp(-result.nll) - std::exp(-result.nll_base));
   return result;

@@ -28,19 +28,25 @@ struct TokenComparison {
 TokenComparison compare_token(const float *logits, int64_t n_vocab, const LogProbRecord &base, int32_t target);
 
 // The same from the base model's logits in memory: exact (no 16-bit rounding, no -16 nats cut),
-// for measurements that keep reference logits around instead of a file.
+// for measurements that keep reference logits around instead of a file. It is
+// PreparedBaseLogits's computation for one row, so the two agree bit for bit.
 TokenComparison compare_logits(const float *logits, const float *base_logits, int64_t n_vocab, int32_t target);
 
 // Base rows prepared once for many comparisons (a measurement compares hundreds of quantized
-// models with one reference): each row's top token, max, log-sum-exp, target NLL and
-// probabilities are computed here, so compare() only normalises the new logits and sums.
-// compare(r, logits, target) returns exactly (bit for bit) compare_logits(logits, base row r, target).
+// models with one reference): each row's top token, max, log-sum-exp, target NLL, probabilities
+// p_b (fast_exp of each log-prob) and two sums over them are computed here, so compare() makes one
+// pass for the new row's max and one for its exp sum and sum_i p_b(i) (x_i - max).
+// compare(r, logits) returns exactly (bit for bit) compare_logits(logits, base row r, target r).
 class PreparedBaseLogits {
  public:
   // base_logits: n_rows x n_vocab, kept by pointer (must outlive this); targets: one per row.
   PreparedBaseLogits(const float *base_logits, int64_t n_rows, int64_t n_vocab, const std::vector<int32_t> &targets,
                      int n_threads = 0);
   TokenComparison compare(int64_t row, const float *logits) const;
+  // The scalar reference compare() is checked and timed against: the plain first-max loop and
+  // KL = sum_i p_b(i) (log p_b(i) - log p(i)) term by term in double. Its KL differs from
+  // compare()'s only by double rounding; top, NLL and Δp are the same bits.
+  TokenComparison compare_reference(int64_t row, const float *logits) const;
   int64_t n_vocab() const { return n_vocab_; }
 
  private:
@@ -49,12 +55,14 @@ class PreparedBaseLogits {
     float max = 0;
     double log_sum_exp = 0;
     double nll = 0;
+    double prob_sum = 0;          // S = sum_i p_b(i), 1 up to fast_exp's rounding
+    double weighted_gap_sum = 0;  // A = sum_i p_b(i) (b_i - max)
   };
   const float *base_;
   int64_t n_rows_, n_vocab_;
   std::vector<int32_t> targets_;
   std::vector<RowSummary> rows_;
-  std::vector<float> probs_;  // fast_exp of each base log-prob, as compare_logits forms it
+  std::vector<float> probs_;  // p_b: fast_exp of each base log-prob
 };
 
 // llama.cpp's percentile: linear interpolation at fraction * (n - 1) of the sorted values.

@@ -3,11 +3,13 @@
 // itself (zero) and with a perturbed copy (positive), a hand-worked KLD, and bad input.
 #include <gtest/gtest.h>
 
-#include <random>
-
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "infer/kld.h"
@@ -138,9 +140,150 @@ TEST(Kld, PreparedBaseComparesExactlyLikeCompareLogits) {
     EXPECT_EQ(got.same_top, want.same_top) << r;
     EXPECT_GT(got.kld, 0.0);
   }
-  // A row compared with itself: exactly what compare_logits gives (zero up to fast_exp's rounding).
+  // A row compared with itself: exactly what compare_logits gives, and exactly 0 (the same sums
+  // on both sides cancel).
   EXPECT_EQ(prepared.compare(4, base.data() + 4 * n_vocab).kld,
             compare_logits(base.data() + 4 * n_vocab, base.data() + 4 * n_vocab, n_vocab, targets[4]).kld);
+  EXPECT_EQ(prepared.compare(4, base.data() + 4 * n_vocab).kld, 0.0);
+}
+
+// Rows for the KL tests: a base row and ours, as a quantized model, an unrelated one, a nearly
+// identical one (KL ~1e-8), a large vocabulary, ties for the top and very negative logits.
+struct KlRows {
+  std::string what;
+  std::vector<float> base, ours;
+  int32_t target = 0;
+};
+
+std::vector<KlRows> kl_test_rows() {
+  std::mt19937 rng(21);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  auto rows = [&](std::string what, int64_t n, float sigma, float noise) {
+    KlRows r{std::move(what), std::vector<float>(static_cast<size_t>(n)), {}, static_cast<int32_t>(n / 3)};
+    for (auto &x : r.base) x = sigma * normal(rng);
+    r.ours = r.base;
+    for (auto &x : r.ours) x += noise * normal(rng);
+    return r;
+  };
+  std::vector<KlRows> all;
+  all.push_back(rows("unrelated, short", 17, 4.0f, 4.0f));
+  all.push_back(rows("unrelated", 1003, 4.0f, 4.0f));
+  all.push_back(rows("quantized-like", 3840, 3.0f, 0.05f));
+  all.push_back(rows("nearly identical", 3840, 3.0f, 1e-4f));
+  all.push_back(rows("nearly identical, vocab 150000", 150000, 3.0f, 1e-4f));
+  all.push_back(rows("quantized-like, vocab 150000", 150000, 3.0f, 0.05f));
+  all.push_back(rows("peaked, vocab 150000", 150000, 8.0f, 0.3f));
+  KlRows ties = rows("ties for the top", 3840, 3.0f, 0.0f);
+  for (size_t i = 0; i < ties.base.size(); ++i) {
+    ties.base[i] = std::round(ties.base[i] / 2.0f);  // coarse grid: the max in many places
+    ties.ours[i] = ties.base[i] + (i % 5 == 0 ? 1.0f : 0.0f);
+  }
+  all.push_back(ties);
+  KlRows negative = rows("very negative logits", 3840, 3.0f, 0.05f);
+  for (size_t i = 0; i < negative.base.size(); i += 3) {
+    negative.base[i] = -200.0f - 1e4f * uniform(rng);  // e^x underflows: p = 0 in float
+    negative.ours[i] = i % 2 == 0 ? negative.base[i] : -100.0f - 1e3f * uniform(rng);
+  }
+  negative.target = 1;
+  all.push_back(negative);
+  return all;
+}
+
+// KL(base || ours) of the exact softmaxes, term by term in long double with std::exp, and a
+// bound on how far the fast path (float fast_exp, double sums) may be from it.
+struct KlExact {
+  long double kl = 0, rounding_scale = 0, fast_exp_bound = 0;
+};
+
+KlExact exact_kl(const std::vector<float> &base, const std::vector<float> &ours) {
+  const size_t n = base.size();
+  const long double b_max = *std::max_element(base.begin(), base.end());
+  const long double x_max = *std::max_element(ours.begin(), ours.end());
+  long double b_sum = 0, x_sum = 0;
+  for (size_t i = 0; i < n; ++i) b_sum += std::exp(base[i] - b_max), x_sum += std::exp(ours[i] - x_max);
+  const long double b_lse = std::log(b_sum), x_lse = std::log(x_sum);
+  KlExact e;
+  std::vector<long double> p(n), q(n), delta(n);
+  for (size_t i = 0; i < n; ++i) {
+    const long double log_p = base[i] - b_max - b_lse, log_q = ours[i] - x_max - x_lse;
+    p[i] = std::exp(log_p), q[i] = std::exp(log_q), delta[i] = log_p - log_q;
+    e.kl += p[i] * delta[i];
+    // What the double sums add up: the magnitudes of the terms they sum (the algebraic form sums
+    // p (b - b_max) and p (x - x_max), then adds the two log-sum-exps).
+    e.rounding_scale += p[i] * (std::abs(base[i] - b_max) + std::abs(ours[i] - x_max));
+  }
+  e.rounding_scale += std::abs(b_lse) + std::abs(x_lse);
+  // fast_exp is within 2 ulp (2^-22 relative) of e^x for its float argument; that argument is
+  // the float difference x - max (or the log-prob), within 2^-24 of its size of the exact one.
+  //  - each log-sum-exp is then within 2^-22 of exact (a weighted mean of the terms' errors): the
+  //    two normalisations move the KL by 2^-21;
+  //  - each base probability is within 2^-21 (its exp, and the base log-sum-exp inside it) plus
+  //    2^-24 |log p| of exact, which moves the term p delta by that fraction of itself;
+  //  - the float rounding of x - max and b - b_max perturbs the logits themselves, which moves the
+  //    KL by sum (q - p) eta and sum p (delta - KL) eta to first order.
+  // The bound is dominated by the 2^-21 of the normalisations: the fast path cannot resolve KL
+  // below ~1e-7 against exact exps (old and new alike), hence also the reference check below.
+  e.fast_exp_bound = 0x1p-21L;
+  for (size_t i = 0; i < n; ++i)
+    e.fast_exp_bound += p[i] * (0x1p-21L + 0x1p-24L * std::abs(std::log(p[i] + 1e-300L))) * std::abs(delta[i]) +
+                        0x1p-24L * (std::abs(q[i] - p[i]) * std::abs(ours[i] - x_max) +
+                                    p[i] * std::abs(delta[i] - e.kl) * std::abs(base[i] - b_max));
+  return e;
+}
+
+TEST(Kld, PreparedCompareMatchesItsScalarReference) {
+  // compare() forms KL = (A - D) + S (lse - lse_b) from sums; compare_reference() sums
+  // p_b (log p_b - log p) term by term, from the same probabilities. Each double sum of n terms
+  // in eight lanes rounds at most n/8 + 8 times, by 2^-53 of the sum of the terms' magnitudes
+  // (rounding_scale; p differs from p_b by 1e-6 at most), and a few operations follow: the two
+  // KLs differ by at most 2 (n/8 + 12) 2^-53 rounding_scale. For nearly identical rows (KL ~1e-8)
+  // that is ~1e-12 (n = 3840) to ~4e-11 (n = 150000): the cancellation in A - D and lse - lse_b
+  // costs no accuracy against summing the terms.
+  for (const KlRows &rows : kl_test_rows()) {
+    const int64_t n = static_cast<int64_t>(rows.base.size());
+    const PreparedBaseLogits prepared(rows.base.data(), 1, n, {rows.target}, 1);
+    const TokenComparison fast = prepared.compare(0, rows.ours.data());
+    const TokenComparison ref = prepared.compare_reference(0, rows.ours.data());
+    const KlExact exact = exact_kl(rows.base, rows.ours);
+    const double bound = static_cast<double>(2.0L * (n / 8 + 12) * 0x1p-53L * exact.rounding_scale);
+    EXPECT_NEAR(fast.kld, ref.kld, bound) << rows.what << ": KL " << ref.kld;
+    EXPECT_EQ(fast.nll, ref.nll) << rows.what;
+    EXPECT_EQ(fast.nll, -target_log_prob(rows.ours.data(), n, rows.target)) << rows.what;
+    EXPECT_EQ(fast.nll_base, -target_log_prob(rows.base.data(), n, rows.target)) << rows.what;
+    EXPECT_EQ(fast.p_diff, ref.p_diff) << rows.what;
+    EXPECT_EQ(fast.same_top, ref.same_top) << rows.what;
+    const TokenComparison one_row = compare_logits(rows.ours.data(), rows.base.data(), n, rows.target);
+    EXPECT_EQ(one_row.kld, fast.kld) << rows.what;
+    EXPECT_EQ(one_row.nll, fast.nll) << rows.what;
+  }
+}
+
+TEST(Kld, AgreesWithExactKlTermByTerm) {
+  for (const KlRows &rows : kl_test_rows()) {
+    const int64_t n = static_cast<int64_t>(rows.base.size());
+    const PreparedBaseLogits prepared(rows.base.data(), 1, n, {rows.target}, 1);
+    const TokenComparison t = prepared.compare(0, rows.ours.data());
+    const KlExact exact = exact_kl(rows.base, rows.ours);
+    const long double bound = exact.fast_exp_bound + (n / 8 + 12) * 0x1p-53L * exact.rounding_scale;
+    EXPECT_NEAR(t.kld, static_cast<double>(exact.kl), static_cast<double>(bound)) << rows.what;
+    EXPECT_GT(exact.kl, 0.0L) << rows.what;
+    // The top token: the first index of the max on each side, as the plain loop finds it.
+    const auto first_max = [](const std::vector<float> &x) { return std::max_element(x.begin(), x.end()) - x.begin(); };
+    EXPECT_EQ(t.same_top, first_max(rows.base) == first_max(rows.ours)) << rows.what;
+  }
+}
+
+TEST(Kld, TiesForTheTopCountTheirFirstIndex) {
+  std::vector<float> base(3840, -1.0f), ours(3840, -1.0f);
+  base[1000] = 5.0f;
+  ours[1000] = ours[3000] = 5.0f;  // tied with a later index: the top is still 1000
+  const PreparedBaseLogits prepared(base.data(), 1, 3840, {7}, 1);
+  EXPECT_TRUE(prepared.compare(0, ours.data()).same_top);
+  EXPECT_TRUE(prepared.compare_reference(0, ours.data()).same_top);
+  ours[20] = 5.0f;  // an earlier tie takes the top
+  EXPECT_FALSE(prepared.compare(0, ours.data()).same_top);
+  EXPECT_FALSE(prepared.compare_reference(0, ours.data()).same_top);
 }
 
 TEST(Kld, ModelAgainstItselfIsZeroAndPerturbedIsPositive) {
