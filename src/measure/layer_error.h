@@ -35,7 +35,8 @@ class MatmulInputCapture final : public ActivationSink {
 
 // Sum over the matrices of ||X_m D_m^T||^2, D_m the n_rows x n_cols slice m of `weights` (n_matrices
 // stacked). Matrices without inputs add nothing. Double accumulation; the products go through
-// sgemm in blocks of rows, so memory stays small.
+// sgemm in fixed tiles of tokens x weight rows spread over the pool (memory stays small) and the
+// tile sums are added in tile order, so the result has the same bits for any thread count.
 double matmul_output_energy(ThreadPool &pool, const MatmulInputCapture::Inputs &inputs, const float *weights,
                             int64_t n_matrices, int64_t n_rows, int64_t n_cols);
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "infer/thread_pool.h"
 #include "quant/types.h"
 
 namespace qs {
@@ -22,7 +23,11 @@ struct ProxyMetrics {
 class ProxyAccumulator {
  public:
   // original/restored: n_rows x n_cols row-major; importance: n_cols weights or nullptr.
-  void add(const float *original, const float *restored, int64_t n_rows, int64_t n_cols, const float *importance);
+  // The rows are summed in fixed blocks (decided by the shape alone) and the block sums added in
+  // block order, so the result has the same bits with or without a pool and for any thread
+  // count; `pool`, if given, spreads the blocks over its threads.
+  void add(const float *original, const float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
+           ThreadPool *pool = nullptr);
   void merge(const ProxyAccumulator &other);  // totals over several tensors
   ProxyMetrics result() const;
 
@@ -32,6 +37,12 @@ class ProxyAccumulator {
   double max_abs_error_ = 0;
   int64_t n_values_ = 0;
 };
+
+// Quantizes one n_rows x n_cols matrix to `type` and restores it to f32 into `restored`, rows
+// handed out over `pool` in tasks of quant/quantize_tensor.h's rows_per_quantize_task (the
+// values do not depend on the split). importance: n_cols weights or nullptr.
+void quantize_restore_matrix(ThreadPool &pool, const QuantType &type, const float *values, float *restored,
+                             int64_t n_rows, int64_t n_cols, const float *importance);
 
 // Quantizes `values` (n_matrices stacked n_rows x n_cols matrices) to `type` and back and measures
 // the error. importance: one vector of n_cols per matrix, or empty.

@@ -98,9 +98,8 @@ std::vector<float> TensorMeasurer::quantized_values(const std::string &tensor, c
   const int64_t matrix_values = s.n_rows * s.n_cols;
   for (int64_t m = 0; m < s.n_matrices; ++m) {
     const float *importance = s.importance.empty() ? nullptr : s.importance[static_cast<size_t>(m)].data();
-    const auto q = quantize_rows(type, values.data() + m * matrix_values, s.n_rows, s.n_cols, importance,
-                                 model_.n_threads());
-    dequantize_values(type, q.data(), restored.data() + m * matrix_values, matrix_values, model_.n_threads());
+    quantize_restore_matrix(pool_, type, values.data() + m * matrix_values, restored.data() + m * matrix_values,
+                            s.n_rows, s.n_cols, importance);
   }
   return restored;
 }
@@ -108,7 +107,12 @@ std::vector<float> TensorMeasurer::quantized_values(const std::string &tensor, c
 double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float> &quantized) {
   const std::vector<float> &values = model_.weight(s.name).values;
   std::vector<float> difference(values.size());
-  for (size_t i = 0; i < values.size(); ++i) difference[i] = values[i] - quantized[i];
+  constexpr size_t kTaskValues = 1 << 15;
+  pool_.run(static_cast<int64_t>((values.size() + kTaskValues - 1) / kTaskValues), [&](int64_t task, int) {
+    const size_t begin = static_cast<size_t>(task) * kTaskValues;
+    const size_t end = values.size() - begin > kTaskValues ? begin + kTaskValues : values.size();
+    for (size_t i = begin; i < end; ++i) difference[i] = values[i] - quantized[i];
+  });
   double energy;
   if (s.first_layer < 0) {
     energy = lookup_output_energy(token_counts_, difference.data(), s.n_cols);
@@ -157,7 +161,8 @@ MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantTyp
   const int64_t matrix_values = s.n_rows * s.n_cols;
   for (int64_t m = 0; m < s.n_matrices; ++m) {
     const float *importance = s.importance.empty() ? nullptr : s.importance[static_cast<size_t>(m)].data();
-    proxy.add(values.data() + m * matrix_values, quantized.data() + m * matrix_values, s.n_rows, s.n_cols, importance);
+    proxy.add(values.data() + m * matrix_values, quantized.data() + m * matrix_values, s.n_rows, s.n_cols, importance,
+              &pool_);
   }
   const ProxyMetrics p = proxy.result();
   row.set(Metric::rmse, p.rmse).set(Metric::max_abs_error, p.max_abs_error).set(Metric::relative_mse, p.relative_mse);

@@ -1,6 +1,7 @@
 // Row-parallel drivers over the per-type kernels in the type table.
 #include "quant/quantize_tensor.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -57,6 +58,18 @@ void dequantize_values(const QuantType &type, const void *src, float *dst, int64
                         dst + begin * type.block_size, (end - begin) * type.block_size);
       },
       n_threads);
+}
+
+int64_t rows_per_quantize_task(int64_t n_per_row) {
+  constexpr int64_t kValuesPerTask = 1 << 12;
+  return std::max<int64_t>(1, kValuesPerTask / std::max<int64_t>(1, n_per_row));
+}
+
+void quantize_restore_rows(const QuantType &type, const float *src, float *restored, int64_t n_rows,
+                           int64_t n_per_row, const float *importance, std::vector<uint8_t> &scratch) {
+  scratch.resize(static_cast<size_t>(n_rows) * type.row_bytes(n_per_row));
+  quantize_rows(type, src, scratch.data(), n_rows, n_per_row, importance, 1);
+  dequantize_values(type, scratch.data(), restored, n_rows * n_per_row, 1);
 }
 
 }  // namespace qs

@@ -47,6 +47,27 @@ TEST(LayerError, SgemmPathMatchesDoubleLoopsOnExpertsWithUnevenTokens) {
   EXPECT_EQ(matmul_output_energy(pool, inputs, w.data(), n_matrices, n_rows, n_cols), fast);
 }
 
+TEST(LayerError, ThreadCountChangesNoBit) {
+  // Fixed tiles of tokens x weight rows: 300 tokens and 300 rows leave a partial tile each way.
+  std::mt19937 rng(6);
+  std::normal_distribution<float> normal;
+  const int64_t n_tokens = 300, n_rows = 300, n_cols = 96;
+  std::vector<float> x(static_cast<size_t>(n_tokens * n_cols)), w(static_cast<size_t>(n_rows * n_cols));
+  for (float &v : x) v = normal(rng);
+  for (float &v : w) v = normal(rng);
+  MatmulInputCapture capture;
+  capture.matmul_input("w", -1, x.data(), n_tokens, n_cols);
+  const auto &inputs = *capture.find("w");
+  ThreadPool one(1);
+  const double expected = matmul_output_energy(one, inputs, w.data(), 1, n_rows, n_cols);
+  const double reference = matmul_output_energy_reference(inputs, w.data(), 1, n_rows, n_cols);
+  EXPECT_NEAR(expected, reference, 1e-5 * reference);
+  for (const int n_threads : {2, 3}) {
+    ThreadPool pool(n_threads);
+    EXPECT_EQ(matmul_output_energy(pool, inputs, w.data(), 1, n_rows, n_cols), expected) << n_threads << " threads";
+  }
+}
+
 TEST(LayerError, MismatchedInputsAreRefused) {
   MatmulInputCapture capture;
   const float x[4] = {};
