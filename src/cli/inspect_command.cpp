@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.h"
-#include "convert/tensor_policy.h"
 #include "core/progress.h"
 #include "model/model_source.h"
+#include "model/quantizable_tensors.h"
 
 namespace qs::cli {
 namespace {

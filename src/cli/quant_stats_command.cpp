@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.h"
-#include "convert/tensor_policy.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "formats/imatrix.h"
 #include "measure/proxy_metrics.h"
 #include "model/model_source.h"
+#include "model/quantizable_tensors.h"
 
 namespace qs::cli {
 namespace {

@@ -3,9 +3,10 @@
 
 #include <regex>
 
-#include "convert/tensor_policy.h"
+#include "convert/type_fallback.h"
 #include "core/error.h"
 #include "formats/gguf.h"
+#include "model/quantizable_tensors.h"
 
 namespace qs {
 

@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <regex>
 
-#include "convert/tensor_policy.h"
 #include "core/error.h"
 #include "jobs/measurement_row.h"
 #include "measure/tensor_position.h"
+#include "model/quantizable_tensors.h"
 
 namespace qs {
 namespace {

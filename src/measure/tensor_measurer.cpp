@@ -4,9 +4,9 @@
 #include <chrono>
 #include <cmath>
 
-#include "convert/tensor_policy.h"
 #include "core/error.h"
 #include "measure/proxy_metrics.h"
+#include "model/quantizable_tensors.h"
 #include "quant/quantize_tensor.h"
 
 namespace qs {
