@@ -53,21 +53,31 @@ void sweep(benchmark::State &state, qs::MetricLevel level) {
     state.counters["kld_s"] = t.kld_seconds;
     state.counters["threads_busy"] = cpu / (wall * n_threads);
     if (level == qs::MetricLevel::kld) {
-      // What one unit would cost without the cache: a full pass from the embeddings over the same
-      // batches, compared with the reference the same way (median of three).
-      qs::ReferenceRun reference(*model, chunks);
-      std::vector<double> passes;
-      for (int k = 0; k < 3; ++k) {
+      // What a unit would cost without the cache: a pass from the embeddings with the same weight
+      // swapped in, over the same batches, compared with the reference the same way. Timed right
+      // after the same unit's cached pass, for every 4th unit of a second sweep, so that both
+      // sides of the ratio see the same machine (a shared VM drifts by 10-20 % over a minute).
+      qs::TensorMeasurer paired(*model, nullptr, level, &chunks);
+      qs::ReferenceRun uncached(*model, chunks);
+      double cached_seconds = 0, full_seconds = 0;
+      int64_t n_paired = 0;
+      for (size_t i = 0; i < units.size(); ++i) {
+        const double kld_before = paired.timing().kld_seconds;
+        benchmark::DoNotOptimize(paired.measure(units[i].tensor, *units[i].type));
+        if (i % 4 != 0) continue;
+        cached_seconds += paired.timing().kld_seconds - kld_before;
+        auto values = paired.quantized_values(units[i].tensor, *units[i].type);
         const auto pass_start = std::chrono::steady_clock::now();
-        benchmark::DoNotOptimize(reference.compare_from({qs::PassStart::At::embeddings, 0}));
-        passes.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - pass_start).count());
+        benchmark::DoNotOptimize(uncached.compare_with_weight(units[i].tensor, std::move(values), {}));
+        full_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - pass_start).count();
+        ++n_paired;
       }
-      std::sort(passes.begin(), passes.end());
-      state.counters["full_pass_s"] = passes[1];
-      state.counters["passes_per_unit"] = t.kld_seconds / static_cast<double>(t.kld_units) / passes[1];
-      std::fprintf(stderr, "kld: a full pass with comparison takes %.3f s; a unit %.3f s = %.3f full passes\n",
-                   passes[1], t.kld_seconds / static_cast<double>(t.kld_units),
-                   t.kld_seconds / static_cast<double>(t.kld_units) / passes[1]);
+      const double unit_s = cached_seconds / static_cast<double>(n_paired);
+      const double full_s = full_seconds / static_cast<double>(n_paired);
+      state.counters["full_pass_s"] = full_s;
+      state.counters["passes_per_unit"] = unit_s / full_s;
+      std::fprintf(stderr, "kld: over %ld paired units a full pass with comparison takes %.4f s, a cached unit %.4f s "
+                   "= %.3f full passes\n", static_cast<long>(n_paired), full_s, unit_s, unit_s / full_s);
     }
     std::fprintf(stderr, "%s: %zu units in %.1f s (quantize %.1f s, layer metric %.1f s, kld %.1f s), threads busy %.0f %%\n",
                  qs::metric_level_name(level), units.size(), wall, t.quantize_seconds, t.layer_seconds, t.kld_seconds,

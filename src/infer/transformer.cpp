@@ -186,55 +186,84 @@ const float *Transformer::gather_selected(const float *rows, int64_t width) {
   return scratch_.gathered.data();
 }
 
-void Transformer::run_attention_block(int il, float *hidden, int64_t n, const RowSelection &rows, ActivationSink *sink) {
+void Transformer::run_attention_block(int il, float *hidden, int64_t n, const RowSelection &rows, ActivationSink *sink,
+                                      const StagePlan &plan) {
   const auto &c = config_;
   const Layer &l = layers_[static_cast<size_t>(il)];
   const int64_t n_embd = c.n_embd, hd = c.head_dim;
   const int64_t q_width = c.n_head * hd, kv_width = c.n_head_kv * hd;
   const int64_t seq = rows.sequence_length;
   Scratch &s = scratch_;
-  s.normed.resize(static_cast<size_t>(n * n_embd));
-  s.q.resize(static_cast<size_t>(n * q_width));
-  s.k.resize(static_cast<size_t>(n * kv_width));
-  s.v.resize(static_cast<size_t>(n * kv_width));
-  s.attn.resize(static_cast<size_t>(n * q_width));
   s.proj.resize(static_cast<size_t>(n * n_embd));
   auto values = [](const Entry *e) { return e ? e->second.values.data() : nullptr; };
-
-  rms_norm_rows(hidden, values(l.attn_norm), s.normed.data(), n);
-  if (sink) {
-    for (const Entry *w : {l.wq, l.wk, l.wv}) sink->matmul_input(w->first, -1, s.normed.data(), n, n_embd);
-  }
-  matmul(pool_, s.normed.data(), n, n_embd, n_embd, values(l.wq), q_width, values(l.bq), s.q.data(), q_width);
-  matmul(pool_, s.normed.data(), n, n_embd, n_embd, values(l.wk), kv_width, values(l.bk), s.k.data(), kv_width);
-  matmul(pool_, s.normed.data(), n, n_embd, n_embd, values(l.wv), kv_width, values(l.bv), s.v.data(), kv_width);
-  ensure_rope_positions(seq);
-  for_each_row_range(pool_, n, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      float *q = s.q.data() + t * q_width;
-      float *k = s.k.data() + t * kv_width;
-      // qwen3: RMSNorm over each head before rope.
-      if (l.q_norm) for (int64_t h = 0; h < c.n_head; ++h) rms_norm(q + h * hd, values(l.q_norm), q + h * hd, hd, c.rms_norm_eps);
-      if (l.k_norm) for (int64_t h = 0; h < c.n_head_kv; ++h) rms_norm(k + h * hd, values(l.k_norm), k + h * hd, hd, c.rms_norm_eps);
-      apply_rope(q, c.n_head, hd, rope_, t % seq);
-      apply_rope(k, c.n_head_kv, hd, rope_, t % seq);
-    }
-  });
-  AttentionShape shape;
-  shape.n_tokens = n;
-  shape.n_head = c.n_head;
-  shape.n_head_kv = c.n_head_kv;
-  shape.head_dim = hd;
-  shape.sliding_window = c.sliding_window;
-  shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  shape.sequence_length = seq;
-  shape.first_query = rows.first_row;
-  causal_attention(pool_, s.q.data(), s.k.data(), s.v.data(), s.attn.data(), shape, s.attention);
-
-  // Only the selected rows go on: gather them so the output projection is one product.
+  // A staged run computes only the product its weight is in; the rest is the kept run's.
+  const LayerStage start = plan.start;
+  const bool fresh = start == LayerStage::input;
   const bool selected = rows.first_row > 0;
   const int64_t m = selected ? static_cast<int64_t>(s.selected.size()) : n;
-  const float *attn = selected ? gather_selected(s.attn.data(), q_width) : s.attn.data();
+
+  const float *attn = nullptr;  // the m rows going into the output projection
+  if (start == LayerStage::attn_output) {
+    attn = plan.kept->attn.data();
+  } else {
+    const float *normed = fresh ? nullptr : plan.kept->attn_normed.data();
+    if (fresh) {
+      s.normed.resize(static_cast<size_t>(n * n_embd));
+      rms_norm_rows(hidden, values(l.attn_norm), s.normed.data(), n);
+      normed = s.normed.data();
+      if (sink) {
+        for (const Entry *w : {l.wq, l.wk, l.wv}) sink->matmul_input(w->first, -1, normed, n, n_embd);
+      }
+    }
+    // Each of Q, K, V: its product (then per-head norm and rope for Q and K), or the kept one.
+    auto project = [&](bool compute, const Entry *w, const Entry *bias, const Entry *head_norm, bool rotate,
+                       int64_t n_heads, std::vector<float> &buffer, const std::vector<float> *kept) -> const float * {
+      if (!compute) return kept->data();
+      const int64_t width = n_heads * hd;
+      buffer.resize(static_cast<size_t>(n * width));
+      matmul(pool_, normed, n, n_embd, n_embd, values(w), width, values(bias), buffer.data(), width);
+      if (rotate) {
+        ensure_rope_positions(seq);
+        for_each_row_range(pool_, n, [&](int64_t begin, int64_t end) {
+          for (int64_t t = begin; t < end; ++t) {
+            float *x = buffer.data() + t * width;
+            // qwen3: RMSNorm over each head before rope.
+            if (head_norm)
+              for (int64_t h = 0; h < n_heads; ++h) rms_norm(x + h * hd, values(head_norm), x + h * hd, hd, c.rms_norm_eps);
+            apply_rope(x, n_heads, hd, rope_, t % seq);
+          }
+        });
+      }
+      return buffer.data();
+    };
+    const LayerIntermediates *kept = plan.kept;
+    const float *q = project(fresh || start == LayerStage::attn_q, l.wq, l.bq, l.q_norm, true, c.n_head, s.q,
+                             kept ? &kept->q : nullptr);
+    const float *k = project(fresh || start == LayerStage::attn_k, l.wk, l.bk, l.k_norm, true, c.n_head_kv, s.k,
+                             kept ? &kept->k : nullptr);
+    const float *v = project(fresh || start == LayerStage::attn_v, l.wv, l.bv, nullptr, false, c.n_head_kv, s.v,
+                             kept ? &kept->v : nullptr);
+    AttentionShape shape;
+    shape.n_tokens = n;
+    shape.n_head = c.n_head;
+    shape.n_head_kv = c.n_head_kv;
+    shape.head_dim = hd;
+    shape.sliding_window = c.sliding_window;
+    shape.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    shape.sequence_length = seq;
+    shape.first_query = rows.first_row;
+    s.attn.resize(static_cast<size_t>(n * q_width));
+    causal_attention(pool_, q, k, v, s.attn.data(), shape, s.attention);
+    // Only the selected rows go on: gather them so the output projection is one product.
+    attn = selected ? gather_selected(s.attn.data(), q_width) : s.attn.data();
+    if (plan.keep) {
+      plan.keep->attn_normed.assign(normed, normed + n * n_embd);
+      plan.keep->q.assign(q, q + n * q_width);
+      plan.keep->k.assign(k, k + n * kv_width);
+      plan.keep->v.assign(v, v + n * kv_width);
+    }
+  }
+  if (plan.keep) plan.keep->attn.assign(attn, attn + m * q_width);
   if (sink) sink->matmul_input(l.wo->first, -1, attn, m, q_width);
   matmul(pool_, attn, m, q_width, q_width, values(l.wo), n_embd, values(l.bo), s.proj.data(), n_embd);
   add_rows(hidden, s.proj.data(), m, selected);
@@ -252,7 +281,8 @@ void Transformer::add_rows(float *hidden, const float *update, int64_t m, bool s
   });
 }
 
-void Transformer::run_ffn_block(int il, float *hidden, int64_t n, const RowSelection &rows, ActivationSink *sink) {
+void Transformer::run_ffn_block(int il, float *hidden, int64_t n, const RowSelection &rows, ActivationSink *sink,
+                                const StagePlan &plan) {
   const auto &c = config_;
   const Layer &l = layers_[static_cast<size_t>(il)];
   const int64_t n_embd = c.n_embd;
@@ -260,10 +290,17 @@ void Transformer::run_ffn_block(int il, float *hidden, int64_t n, const RowSelec
   auto values = [](const Entry *e) { return e ? e->second.values.data() : nullptr; };
   const bool selected = rows.first_row > 0;
   const int64_t m = selected ? static_cast<int64_t>(s.selected.size()) : n;
-  s.normed.resize(static_cast<size_t>(m * n_embd));
   s.proj.resize(static_cast<size_t>(m * n_embd));
-  rms_norm_rows(selected ? gather_selected(hidden, n_embd) : hidden, values(l.ffn_norm), s.normed.data(), m);
+  const bool fresh = plan.start <= LayerStage::ffn_input;
+  const float *normed = fresh ? nullptr : plan.kept->ffn_normed.data();
+  if (fresh) {
+    s.normed.resize(static_cast<size_t>(m * n_embd));
+    rms_norm_rows(selected ? gather_selected(hidden, n_embd) : hidden, values(l.ffn_norm), s.normed.data(), m);
+    normed = s.normed.data();
+  }
+  if (plan.keep) plan.keep->ffn_normed.assign(normed, normed + m * n_embd);
   if (l.is_moe()) {
+    if (!fresh) fail("layer ", il, " has experts: a pass cannot start inside its feed-forward block");
     MoeWeights moe;
     moe.router = values(l.router);
     moe.gate_exps = values(l.gate_exps);
@@ -277,7 +314,7 @@ void Transformer::run_ffn_block(int il, float *hidden, int64_t n, const RowSelec
     moe.gate_name = l.gate_exps->first;
     moe.up_name = l.up_exps->first;
     moe.down_name = l.down_exps->first;
-    moe_ffn(pool_, s.normed.data(), m, n_embd, moe, s.proj.data(), s.moe, sink);
+    moe_ffn(pool_, normed, m, n_embd, moe, s.proj.data(), s.moe, sink);
   } else {
     FfnWeights ffn;
     ffn.gate = values(l.ffn_gate);
@@ -287,15 +324,29 @@ void Transformer::run_ffn_block(int il, float *hidden, int64_t n, const RowSelec
     ffn.gate_name = l.ffn_gate->first;
     ffn.up_name = l.ffn_up->first;
     ffn.down_name = l.ffn_down->first;
-    swiglu_ffn(pool_, s.normed.data(), m, n_embd, ffn, s.proj.data(), s.ffn, sink);
+    FfnStaging staging;
+    using Start = FfnStaging::Start;
+    staging.start = plan.start == LayerStage::ffn_gate ? Start::gate
+                    : plan.start == LayerStage::ffn_up ? Start::up
+                    : plan.start == LayerStage::ffn_down ? Start::down
+                                                         : Start::products;
+    if (!fresh) {
+      staging.kept_gate_act = plan.kept->gate_act.data();
+      staging.kept_up = plan.kept->up.data();
+    }
+    if (plan.keep) {
+      staging.keep_gate_act = &plan.keep->gate_act;
+      staging.keep_up = &plan.keep->up;
+    }
+    swiglu_ffn(pool_, normed, m, n_embd, ffn, s.proj.data(), s.ffn, sink, &staging);
   }
   add_rows(hidden, s.proj.data(), m, selected);
 }
 
 void Transformer::run_layer(int il, float *hidden, int64_t n, const RowSelection &rows, ActivationSink *sink) {
   if (sink) sink->layer_input(il, hidden, n, config_.n_embd);
-  run_attention_block(il, hidden, n, rows, sink);
-  run_ffn_block(il, hidden, n, rows, sink);
+  run_attention_block(il, hidden, n, rows, sink, StagePlan{});
+  run_ffn_block(il, hidden, n, rows, sink, StagePlan{});
 }
 
 void Transformer::run_layers(int first, int last, float *hidden, int64_t n_tokens, ActivationSink *sink,
@@ -307,13 +358,19 @@ void Transformer::run_layers(int first, int last, float *hidden, int64_t n_token
   for (int il = first; il < last; ++il) run_layer(il, hidden, n_tokens, all, sink);
 }
 
-void Transformer::run_attention_block(int layer, float *hidden, int64_t n_tokens, ActivationSink *sink,
-                                      int64_t sequence_length, int64_t first_logit) {
-  if (layer < 0 || layer >= config_.n_layer) fail("run_attention_block: no layer ", layer);
-  if (sink) sink->layer_input(layer, hidden, n_tokens, config_.n_embd);
+void Transformer::run_layer_keeping(int layer, float *hidden, int64_t n_tokens, LayerIntermediates &keep,
+                                    int64_t sequence_length, int64_t first_logit) {
+  if (layer < 0 || layer >= config_.n_layer) fail("run_layer_keeping: no layer ", layer);
   const int64_t seq = sequence_length_of(n_tokens, sequence_length);
-  // A sink expects every row: no trimming then.
-  run_attention_block(layer, hidden, n_tokens, rows_for_layer(layer, n_tokens, seq, sink ? 0 : first_logit), sink);
+  if (first_logit < 0 || first_logit >= seq) fail("run_layer_keeping: first logit row ", first_logit, " of ", seq);
+  const RowSelection rows = rows_for_layer(layer, n_tokens, seq, first_logit);
+  const StagePlan plan{LayerStage::input, nullptr, &keep};
+  const int64_t values = n_tokens * config_.n_embd;
+  keep.layer = layer;
+  run_attention_block(layer, hidden, n_tokens, rows, nullptr, plan);
+  keep.ffn_input.assign(hidden, hidden + values);
+  run_ffn_block(layer, hidden, n_tokens, rows, nullptr, plan);
+  keep.output.assign(hidden, hidden + values);
 }
 
 void Transformer::output_logits(const float *hidden, int64_t n_tokens, float *logits, ActivationSink *sink,
@@ -386,16 +443,31 @@ void Transformer::forward_from_layer(int layer, std::span<const float> hidden_in
   finish_pass(layer, hidden.data(), n_tokens, logits, sink, first_logit, sequence_length);
 }
 
-void Transformer::forward_from_ffn_block(int layer, std::span<const float> hidden_in, int64_t n_tokens, float *logits,
-                                         int64_t first_logit, int64_t sequence_length) {
-  if (static_cast<int64_t>(hidden_in.size()) != n_tokens * config_.n_embd) {
-    fail("forward_from_ffn_block: ", hidden_in.size(), " hidden values for ", n_tokens, " tokens of width ", config_.n_embd);
+void Transformer::forward_from_stage(int layer, LayerStage stage, const LayerIntermediates &kept,
+                                     std::span<const float> layer_input, int64_t n_tokens, float *logits,
+                                     int64_t first_logit, int64_t sequence_length) {
+  if (stage == LayerStage::input) {
+    forward_from_layer(layer, layer_input, n_tokens, logits, nullptr, first_logit, sequence_length);
+    return;
   }
-  if (layer < 0 || layer >= config_.n_layer) fail("forward_from_ffn_block: no layer ", layer);
+  const int64_t values = n_tokens * config_.n_embd;
+  if (static_cast<int64_t>(layer_input.size()) != values) {
+    fail("forward_from_stage: ", layer_input.size(), " hidden values for ", n_tokens, " tokens of width ", config_.n_embd);
+  }
+  if (layer < 0 || layer >= config_.n_layer) fail("forward_from_stage: no layer ", layer);
+  if (kept.layer != layer || static_cast<int64_t>(kept.ffn_input.size()) != values)
+    fail("forward_from_stage: the kept intermediates are not layer ", layer, "'s over these ", n_tokens, " tokens");
   const int64_t seq = sequence_length_of(n_tokens, sequence_length);
+  const RowSelection rows = rows_for_layer(layer, n_tokens, seq, first_logit);
+  const StagePlan plan{stage, &kept, nullptr};
   std::vector<float> &hidden = scratch_.hidden;
-  hidden.assign(hidden_in.begin(), hidden_in.end());
-  run_ffn_block(layer, hidden.data(), n_tokens, rows_for_layer(layer, n_tokens, seq, first_logit), nullptr);
+  if (in_ffn_block(stage)) {
+    hidden.assign(kept.ffn_input.begin(), kept.ffn_input.end());
+  } else {
+    hidden.assign(layer_input.begin(), layer_input.end());
+    run_attention_block(layer, hidden.data(), n_tokens, rows, nullptr, plan);
+  }
+  run_ffn_block(layer, hidden.data(), n_tokens, rows, nullptr, plan);
   finish_pass(layer + 1, hidden.data(), n_tokens, logits, nullptr, first_logit, seq);
 }
 

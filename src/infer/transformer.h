@@ -16,6 +16,7 @@
 #include "infer/activation_sink.h"
 #include "infer/attention.h"
 #include "infer/ffn.h"
+#include "infer/layer_stage.h"
 #include "infer/moe.h"
 #include "infer/rope.h"
 #include "infer/thread_pool.h"
@@ -67,11 +68,10 @@ class Transformer {
   // Runs layers [first, last) in place on hidden (n_tokens x n_embd).
   void run_layers(int first, int last, float *hidden, int64_t n_tokens, ActivationSink *sink = nullptr,
                   int64_t sequence_length = 0);
-  // Only the attention block of `layer` (attention plus its residual), in place: the state the
-  // layer's feed-forward block starts from. For the last layer of a pass wanting logits from
-  // first_logit on, pass it: that layer is then computed as such a pass computes it.
-  void run_attention_block(int layer, float *hidden, int64_t n_tokens, ActivationSink *sink = nullptr,
-                           int64_t sequence_length = 0, int64_t first_logit = 0);
+  // Runs `layer` in place as a pass wanting logits from first_logit on runs it (trimmed when it is
+  // the last layer) and keeps what it computed on the way into `keep`, for forward_from_stage.
+  void run_layer_keeping(int layer, float *hidden, int64_t n_tokens, LayerIntermediates &keep,
+                         int64_t sequence_length = 0, int64_t first_logit = 0);
   // Layers [first, n_layer) in place, as a pass that wants logits from first_logit on runs them:
   // the last layer only for rows [first_logit, sequence_length) of each sequence (the earlier rows
   // are left stale). output_logits of the result equals forward_from_layer(first, ...).
@@ -84,10 +84,13 @@ class Transformer {
   // Layers [layer, n_layer) then the output, from the hidden state entering `layer`.
   void forward_from_layer(int layer, std::span<const float> hidden_in, int64_t n_tokens, float *logits,
                           ActivationSink *sink = nullptr, int64_t first_logit = 0, int64_t sequence_length = 0);
-  // The same from the feed-forward block of `layer`: hidden_in is the state after its attention
-  // block (run_attention_block), so a change to an FFN weight skips that layer's attention.
-  void forward_from_ffn_block(int layer, std::span<const float> hidden_in, int64_t n_tokens, float *logits,
-                              int64_t first_logit = 0, int64_t sequence_length = 0);
+  // The same from a point inside `layer`: everything before `stage` and everything the stage's
+  // weight does not feed is taken from `kept` (run_layer_keeping of this layer over the same
+  // tokens with the same first_logit), so after changing only that weight the result equals
+  // forward_from_layer(layer, layer_input, ...) bit for bit. The stages past ffn_input need a
+  // dense feed-forward block.
+  void forward_from_stage(int layer, LayerStage stage, const LayerIntermediates &kept, std::span<const float> layer_input,
+                          int64_t n_tokens, float *logits, int64_t first_logit = 0, int64_t sequence_length = 0);
 
   // Weight access. weight() throws naming the tensor when it does not exist.
   bool has_weight(std::string_view name) const;
@@ -120,6 +123,13 @@ class Transformer {
     int64_t sequence_length = 0;
     int64_t first_row = 0;
   };
+  // Where run_attention_block / run_ffn_block start (products before `start` and those its weight
+  // does not feed come from `kept`), and where they keep their intermediates.
+  struct StagePlan {
+    LayerStage start = LayerStage::input;
+    const LayerIntermediates *kept = nullptr;
+    LayerIntermediates *keep = nullptr;
+  };
   struct Scratch {
     std::vector<float> hidden, normed, q, k, v, attn, proj, gathered;
     std::vector<int64_t> selected;
@@ -139,8 +149,10 @@ class Transformer {
   // Copies the selected rows of `rows` (width values each) into Scratch::gathered.
   const float *gather_selected(const float *rows, int64_t width);
   void run_layer(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink);
-  void run_attention_block(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink);
-  void run_ffn_block(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink);
+  void run_attention_block(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink,
+                           const StagePlan &plan);
+  void run_ffn_block(int il, float *hidden, int64_t n_tokens, const RowSelection &rows, ActivationSink *sink,
+                     const StagePlan &plan);
   void add_rows(float *hidden, const float *update, int64_t m, bool selected);
   // Layers [first_layer, n_layer) (the last trimmed to the rows the logits need) and the output.
   void finish_pass(int first_layer, float *hidden, int64_t n_tokens, float *logits, ActivationSink *sink,

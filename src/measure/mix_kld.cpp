@@ -39,7 +39,7 @@ MixKld measure_mix_kld(Transformer &model, ReferenceRun &reference, MixValues va
   // The same pass, comparison and sums as a single tensor's KLD (TensorMeasurer), so that a
   // one-tensor mix measures what the sweep stored up to rounding; only the starting point differs
   // (the embeddings, since a mix may touch any layer).
-  return reference.compare_from({PassStart::At::embeddings, 0});
+  return reference.compare_whole_model();
 }
 
 MixKld measure_mix_kld(Transformer &model, const Imatrix *imatrix, ReferenceRun &reference,

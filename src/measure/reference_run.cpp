@@ -12,7 +12,7 @@
 namespace qs {
 
 ReferenceRun::ReferenceRun(Transformer &model, const CalibrationChunks &chunks, ProgressSink *progress,
-                           int64_t max_batch_tokens, bool with_logits)
+                           int64_t max_batch_tokens, bool with_logits, int64_t max_intermediate_bytes)
     : model_(model), chunks_(chunks) {
   NullProgress quiet;
   if (!progress) progress = &quiet;
@@ -22,6 +22,13 @@ ReferenceRun::ReferenceRun(Transformer &model, const CalibrationChunks &chunks, 
 
   const int64_t n_vocab = model.config().n_vocab;
   rows_per_chunk_ = chunks.n_ctx() - chunks.first_scored();
+  // What run_layer_keeping keeps per token (floats): the layer input's norm, Q, K, V, the
+  // attention output, the state after attention and its norm, the two feed-forward products and
+  // the layer output.
+  const auto &c = model.config();
+  const int64_t per_token = 4 * c.n_embd + 2 * c.n_head * c.head_dim + 2 * c.n_head_kv * c.head_dim + 2 * c.n_ff;
+  keep_all_stages_ = chunks.n_chunks() * chunks.n_ctx() * per_token * static_cast<int64_t>(sizeof(float)) <=
+                     max_intermediate_bytes;
   restart_from_embeddings();
   if (!with_logits) return;
   logits_.resize(static_cast<size_t>(chunks.n_chunks() * rows_per_chunk_ * n_vocab));
@@ -59,7 +66,7 @@ void ReferenceRun::restart_from_embeddings() {
   hidden_.resize(batches_.size());
   for (size_t b = 0; b < batches_.size(); ++b) hidden_[b] = model_.embed(batch_tokens(static_cast<int64_t>(b)));
   layer_ = 0;
-  ffn_input_layer_ = -1;
+  intermediates_.clear();
 }
 
 const float *ReferenceRun::logits(int64_t c) const {
@@ -71,37 +78,73 @@ void ReferenceRun::move_to(int layer) {
   if (layer < 0 || layer > n_layer) fail("reference run: layer ", layer, " is outside [0, ", n_layer, "]");
   if (layer == layer_) return;
   if (layer < layer_) restart_from_embeddings();
+  // One layer on from a layer whose intermediates are kept: its output is the state wanted.
+  const bool kept_output = layer == layer_ + 1 && !intermediates_.empty() && intermediates_.front().layer == layer_;
   for (size_t b = 0; b < batches_.size(); ++b) {
     const int64_t n_tokens = batches_[b].n_chunks * chunks_.n_ctx();
     float *hidden = hidden_[b].data();
-    if (layer == n_layer) {
+    if (kept_output) {
+      hidden_[b].swap(intermediates_[b].output);
+    } else if (layer == n_layer) {
       model_.run_layers_for_logits(layer_, hidden, n_tokens, chunks_.first_scored(), chunks_.n_ctx());
     } else {
       model_.run_layers(layer_, layer, hidden, n_tokens, nullptr, chunks_.n_ctx());
     }
   }
+  intermediates_.clear();
   layer_ = layer;
 }
 
-const std::vector<float> &ReferenceRun::ffn_input(int64_t batch) {
-  if (layer_ >= static_cast<int>(model_.config().n_layer)) fail("reference run: no feed-forward block after the last layer");
-  if (ffn_input_layer_ != layer_) {
-    ffn_input_.resize(batches_.size());
+const LayerIntermediates &ReferenceRun::intermediates(int64_t batch) {
+  if (layer_ >= static_cast<int>(model_.config().n_layer)) fail("reference run: no layer after the last one");
+  if (intermediates_.empty()) {
+    intermediates_.resize(batches_.size());
+    std::vector<float> state;
     for (size_t b = 0; b < batches_.size(); ++b) {
-      ffn_input_[b] = hidden_[b];
-      model_.run_attention_block(layer_, ffn_input_[b].data(), batches_[b].n_chunks * chunks_.n_ctx(), nullptr,
-                                 chunks_.n_ctx(), chunks_.first_scored());
+      LayerIntermediates &kept = intermediates_[b];
+      state = hidden_[b];
+      // Trimmed as a pass ending in logits runs the last layer, so that passes match it.
+      model_.run_layer_keeping(layer_, state.data(), batches_[b].n_chunks * chunks_.n_ctx(), kept, chunks_.n_ctx(),
+                               chunks_.first_scored());
+      if (!keep_all_stages_) {
+        for (auto *part : {&kept.attn_normed, &kept.q, &kept.k, &kept.v, &kept.attn, &kept.ffn_normed, &kept.gate_act, &kept.up})
+          std::vector<float>().swap(*part);
+      }
     }
-    ffn_input_layer_ = layer_;
   }
-  return ffn_input_[static_cast<size_t>(batch)];
+  return intermediates_[static_cast<size_t>(batch)];
+}
+
+LayerStage ReferenceRun::available_stage(LayerStage stage) const {
+  if (keep_all_stages_) return stage;
+  return in_ffn_block(stage) ? LayerStage::ffn_input : LayerStage::input;
+}
+
+KldResult ReferenceRun::compare_whole_model() { return compare_from({PassStart::At::embeddings, 0}); }
+
+KldResult ReferenceRun::compare_with_weight(const std::string &name, std::vector<float> values, const PassStart &start) {
+  // The cache is brought to the start with the reference weights, before the swap: the
+  // intermediates of the weight's own layer include products with that weight.
+  if (start.at == PassStart::At::layer) {
+    move_to(start.layer);
+    if (start.layer < model_.config().n_layer && available_stage(start.stage) != LayerStage::input) intermediates(0);
+  }
+  struct WeightSwap {
+    Transformer &model;
+    const std::string &name;
+    std::vector<float> original;
+    ~WeightSwap() { model.set_weight(name, std::move(original)); }
+  } swap{model_, name, model_.set_weight(name, std::move(values))};
+  return compare_from(start);
 }
 
 KldResult ReferenceRun::compare_from(const PassStart &start) {
   if (!prepared_) fail("reference run: kept without logits, so there is nothing to compare with");
   const int64_t n_vocab = model_.config().n_vocab;
   const int64_t n_scored = chunks_.n_scored_per_chunk();
-  if (start.at != PassStart::At::embeddings) move_to(start.layer);
+  if (start.at == PassStart::At::layer && start.layer != layer_) fail("reference run: the cache is not at layer ", start.layer);
+  const bool inside_layer = start.at == PassStart::At::layer && start.layer < model_.config().n_layer;
+  const LayerStage stage = inside_layer ? available_stage(start.stage) : LayerStage::input;
   std::vector<float> logits;
   std::vector<double> kld, nll;
   double sum_kld = 0, sum_nll = 0;
@@ -115,12 +158,13 @@ KldResult ReferenceRun::compare_from(const PassStart &start) {
                                   nullptr, chunks_.first_scored(), chunks_.n_ctx());
         break;
       case PassStart::At::layer:
-        model_.forward_from_layer(start.layer, hidden_[b], n_tokens, logits.data(), nullptr, chunks_.first_scored(),
-                                  chunks_.n_ctx());
-        break;
-      case PassStart::At::ffn_block:
-        model_.forward_from_ffn_block(start.layer, ffn_input(static_cast<int64_t>(b)), n_tokens, logits.data(),
-                                      chunks_.first_scored(), chunks_.n_ctx());
+        if (stage == LayerStage::input) {
+          model_.forward_from_layer(start.layer, hidden_[b], n_tokens, logits.data(), nullptr, chunks_.first_scored(),
+                                    chunks_.n_ctx());
+        } else {
+          model_.forward_from_stage(start.layer, stage, intermediates(static_cast<int64_t>(b)), hidden_[b], n_tokens,
+                                    logits.data(), chunks_.first_scored(), chunks_.n_ctx());
+        }
         break;
     }
     // Every scored position of the batch at once: row r is (chunk r / n_scored, position r % n_scored).

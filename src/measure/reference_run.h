@@ -1,7 +1,8 @@
 // The unquantized model's run over the calibration chunks, kept so that measuring one quantized
 // tensor starts where that tensor first acts instead of at the token embeddings: the reference
 // logits of every scored position (to compare with), the hidden states entering one layer at a
-// time, and that layer's state after its attention block (where its feed-forward weights start).
+// time, and that layer's intermediates (Q, K, V, attention, feed-forward products), so that a
+// pass starts at the very product the changed weight is in.
 // A sweep visits layers in increasing order, so reaching the next layer costs one layer pass;
 // going back restarts from the embeddings.
 //
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "infer/kld.h"
@@ -29,9 +31,10 @@ struct KldResult {
 
 // Where a measuring pass starts: the first point the changed weights act on.
 struct PassStart {
-  enum class At { embeddings, layer, ffn_block };
+  enum class At { embeddings, layer };
   At at = At::embeddings;
-  int layer = 0;  // for layer (0..n_layer; n_layer: only the output) and ffn_block
+  int layer = 0;                          // for layer: 0..n_layer (n_layer: only the output)
+  LayerStage stage = LayerStage::input;   // where in that layer
 };
 
 class ReferenceRun {
@@ -39,9 +42,13 @@ class ReferenceRun {
   // Runs the whole model once over every chunk for the reference logits (progress: one step per
   // batch). max_batch_tokens bounds the tokens per batch (at least one chunk). Without logits
   // (with_logits false) only the layer-by-layer hidden states are kept, for the layer metric's
-  // inputs; logits(), mean_nll() and compare_from() are then not available.
+  // inputs; logits(), mean_nll() and the comparisons are then not available.
+  // The intermediates of one layer over every batch are kept whole when they take at most
+  // max_intermediate_bytes (see intermediates()).
+  static constexpr int64_t kMaxIntermediateBytes = int64_t{2} << 30;
   ReferenceRun(Transformer &model, const CalibrationChunks &chunks, ProgressSink *progress = nullptr,
-               int64_t max_batch_tokens = 4096, bool with_logits = true);
+               int64_t max_batch_tokens = 4096, bool with_logits = true,
+               int64_t max_intermediate_bytes = kMaxIntermediateBytes);
 
   const CalibrationChunks &chunks() const { return chunks_; }
   struct Batch {
@@ -53,24 +60,37 @@ class ReferenceRun {
   const float *logits(int64_t c) const;
   double mean_nll() const { return mean_nll_; }  // over every scored position
 
+  // The cache (hidden states, intermediates) is computed with the weights the model holds when it
+  // is computed: the reference weights, for the comparisons to mean anything.
+  //
   // Makes hidden(b) the state entering `layer` (0..n_layer). At n_layer only the rows the logits
   // read are valid (the last layer ran trimmed, as in every pass that ends in logits).
   void move_to(int layer);
   int layer() const { return layer_; }
   const std::vector<float> &hidden(int64_t batch) const { return hidden_[static_cast<size_t>(batch)]; }
-  // The state of batch b after the attention block of layer() (< n_layer): computed once per layer.
-  const std::vector<float> &ffn_input(int64_t batch);
+  // What layer() (< n_layer) computes on the way over batch b: computed once per layer, for
+  // every batch at once. When keeping all of it for every batch would take more than
+  // max_intermediate_bytes, only the state after the attention block is kept (ffn_input), and
+  // passes start at the layer or at its feed-forward block.
+  const LayerIntermediates &intermediates(int64_t batch);
+  // The stage a pass for a weight acting at `stage` starts from, given what is kept.
+  LayerStage available_stage(LayerStage stage) const;
 
   // The token inputs of a batch, back to back.
   std::vector<int32_t> batch_tokens(int64_t batch) const;
 
-  // Runs the model (with whatever weights it holds now) from `start` over every batch, from the
-  // cached states, and compares its distributions with the reference's. Moves the cache to
-  // start.layer.
-  KldResult compare_from(const PassStart &start);
+  // The model with whatever weights it holds now, run from the embeddings over every batch and
+  // compared with the reference's distributions.
+  KldResult compare_whole_model();
+  // The model with one weight replaced by `values` (the original is put back before returning),
+  // run from `start`, the first point that weight acts on (nothing before it may differ from the
+  // reference), from the cached states and intermediates. Moves the cache to start.layer.
+  KldResult compare_with_weight(const std::string &name, std::vector<float> values, const PassStart &start);
 
  private:
   void restart_from_embeddings();
+  // The pass from `start` with the weights as they are; the cache must already be at start.
+  KldResult compare_from(const PassStart &start);
 
   Transformer &model_;
   const CalibrationChunks &chunks_;
@@ -81,8 +101,8 @@ class ReferenceRun {
   double mean_nll_ = 0;
   int layer_ = 0;
   std::vector<std::vector<float>> hidden_;     // per batch
-  int ffn_input_layer_ = -1;
-  std::vector<std::vector<float>> ffn_input_;  // per batch, for ffn_input_layer_
+  bool keep_all_stages_ = false;                   // see max_intermediate_bytes
+  std::vector<LayerIntermediates> intermediates_;  // per batch, of layer_ when their .layer says so
 };
 
 }  // namespace qs

@@ -38,7 +38,7 @@ const TensorMeasurer::TensorState &TensorMeasurer::state_for(const std::string &
   TensorState s;
   s.name = tensor;
   s.first_layer = tensor_first_layer(tensor, static_cast<int>(model_.config().n_layer));
-  s.ffn_block = tensor_in_ffn_block(tensor);
+  s.stage = tensor_layer_stage(tensor);
   s.n_cols = w.shape.at(0);
   s.n_rows = w.shape.size() >= 2 ? w.shape[1] : 1;
   s.n_matrices = w.n_elements() / (s.n_cols * s.n_rows);
@@ -123,18 +123,9 @@ double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float
 }
 
 void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quantized, MeasurementRow &row) {
-  // Swap the quantized values in for the duration of the passes; put the original back whatever
-  // happens.
-  struct WeightSwap {
-    Transformer &model;
-    const std::string &name;
-    std::vector<float> original;
-    ~WeightSwap() { model.set_weight(name, std::move(original)); }
-  } swap{model_, s.name, model_.set_weight(s.name, std::move(quantized))};
-
   PassStart start;
-  if (s.first_layer >= 0) start = {s.ffn_block ? PassStart::At::ffn_block : PassStart::At::layer, s.first_layer};
-  const KldResult result = reference_->compare_from(start);
+  if (s.first_layer >= 0) start = {PassStart::At::layer, s.first_layer, s.stage};
+  const KldResult result = reference_->compare_with_weight(s.name, std::move(quantized), start);
   row.set(Metric::kld, result.kld);
   row.set(Metric::delta_ppl, result.delta_ppl);
 }

@@ -57,7 +57,7 @@ class TensorMeasurer {
   struct TensorState {
     std::string name;
     int first_layer = 0;
-    bool ffn_block = false;
+    LayerStage stage = LayerStage::input;  // where in its layer a pass starts
     int64_t n_matrices = 1, n_rows = 1, n_cols = 0;
     std::vector<std::vector<float>> importance;  // per matrix, or empty
     double output_energy = 0;                    // ||X W^T||^2, for the layer metric

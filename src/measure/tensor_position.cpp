@@ -2,6 +2,7 @@
 #include "measure/tensor_position.h"
 
 #include <cctype>
+#include <utility>
 
 #include "core/error.h"
 
@@ -21,8 +22,20 @@ int tensor_first_layer(const std::string &gguf_name, int n_layer) {
   fail("tensor ", gguf_name, " is not a weight the forward pass multiplies by");
 }
 
-bool tensor_in_ffn_block(const std::string &gguf_name) {
-  return gguf_name.rfind("blk.", 0) == 0 && gguf_name.find(".ffn_") != std::string::npos;
+LayerStage tensor_layer_stage(const std::string &gguf_name) {
+  if (gguf_name.rfind("blk.", 0) != 0) return LayerStage::input;
+  const size_t dot = gguf_name.find('.', 4);
+  if (dot == std::string::npos) return LayerStage::input;
+  const std::string role = gguf_name.substr(dot + 1);
+  static const std::pair<const char *, LayerStage> kStages[] = {
+      {"attn_q.weight", LayerStage::attn_q},      {"attn_k.weight", LayerStage::attn_k},
+      {"attn_v.weight", LayerStage::attn_v},      {"attn_output.weight", LayerStage::attn_output},
+      {"ffn_gate.weight", LayerStage::ffn_gate},  {"ffn_up.weight", LayerStage::ffn_up},
+      {"ffn_down.weight", LayerStage::ffn_down},
+  };
+  for (const auto &[name, stage] : kStages)
+    if (role == name) return stage;
+  return role.rfind("ffn_", 0) == 0 ? LayerStage::ffn_input : LayerStage::input;
 }
 
 }  // namespace qs

@@ -4,13 +4,16 @@
 
 #include <string>
 
+#include "infer/layer_stage.h"
+
 namespace qs {
 
 // Where a tensor first acts in the forward pass: -1 for the token embedding, n_layer for the
 // output matrix, else its block number. Throws qs::Error for a tensor the pass does not read.
 int tensor_first_layer(const std::string &gguf_name, int n_layer);
-// True for the weights of a layer's feed-forward block (dense or experts): a pass measuring them
-// can start after that layer's attention.
-bool tensor_in_ffn_block(const std::string &gguf_name);
+// The product a layer's weight is in, where a pass measuring it can start (see
+// infer/layer_stage.h): the attention and dense feed-forward weights each at their own product,
+// a MoE block's weights (router, experts) at the block. input for anything else.
+LayerStage tensor_layer_stage(const std::string &gguf_name);
 
 }  // namespace qs

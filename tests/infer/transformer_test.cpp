@@ -13,6 +13,7 @@
 #include "infer/norm.h"
 #include "infer/transformer.h"
 #include "infer/synthetic_model.h"
+#include "test_support.h"
 
 namespace qs {
 namespace {
@@ -132,13 +133,72 @@ TEST(Transformer, BatchOfSequencesWithLogitsFromARowMatchesTheReferencePerSequen
       auto for_logits = hidden;
       model.run_layers_for_logits(layer, for_logits.data(), seq * n_seq, first, seq);
       model.output_logits(for_logits.data(), seq * n_seq, split.data(), nullptr, first, seq);
-      model.run_attention_block(layer, hidden.data(), seq * n_seq, nullptr, seq, first);
-      model.forward_from_ffn_block(layer, hidden, seq * n_seq, from_ffn.data(), first, seq);
+      LayerIntermediates kept;
+      auto kept_state = hidden;
+      model.run_layer_keeping(layer, kept_state.data(), seq * n_seq, kept, seq, first);
+      model.forward_from_stage(layer, LayerStage::ffn_input, kept, hidden, seq * n_seq, from_ffn.data(), first, seq);
       EXPECT_EQ(from_ffn, from_layer) << "moe " << moe << " layer " << layer;
       EXPECT_EQ(split, from_layer) << "moe " << moe << " layer " << layer;
       EXPECT_EQ(from_layer, logits) << "moe " << moe << " layer " << layer;
     }
   }
+}
+
+TEST(Transformer, PassFromAStageInsideALayerEqualsTheWholePassWithThatWeightChanged) {
+  // Every stage, in a middle layer and in the last one (trimmed for logits), in a batch of two
+  // sequences, with q/k norms and biases: change the stage's weight after keeping the layer's
+  // intermediates, start there, and get what the whole pass with the changed weight gives.
+  SyntheticOptions o;
+  o.qk_norm = true;
+  o.qkv_bias = true;
+  const auto config = test::synthetic_config(o);
+  Transformer model(config, test::synthetic_weights(config, o, 5), 2);
+  const int64_t seq = 20, first = 7, n_seq = 2, n = seq * n_seq;
+  const auto tokens = some_tokens(static_cast<int>(n), static_cast<int>(config.n_vocab));
+  const std::vector<std::pair<LayerStage, const char *>> stages = {
+      {LayerStage::attn_q, "attn_q"}, {LayerStage::attn_k, "attn_k"},         {LayerStage::attn_v, "attn_v"},
+      {LayerStage::attn_output, "attn_output"}, {LayerStage::ffn_gate, "ffn_gate"}, {LayerStage::ffn_up, "ffn_up"},
+      {LayerStage::ffn_down, "ffn_down"}};
+  for (const int layer : {1, static_cast<int>(config.n_layer) - 1}) {
+    auto input = model.embed(tokens);
+    model.run_layers(0, layer, input.data(), n, nullptr, seq);
+    LayerIntermediates kept;
+    auto state = input;
+    model.run_layer_keeping(layer, state.data(), n, kept, seq, first);
+    EXPECT_EQ(kept.layer, layer);
+    for (const auto &[stage, role] : stages) {
+      const std::string name = "blk." + std::to_string(layer) + "." + role + ".weight";
+      auto changed = model.weight(name).values;
+      for (size_t i = 0; i < changed.size(); ++i) changed[i] *= 1.0f + 0.05f * static_cast<float>(i % 7) - 0.15f;
+      const auto original = model.set_weight(name, changed);
+      std::vector<float> want(static_cast<size_t>(n_seq * (seq - first) * config.n_vocab)), got(want.size());
+      model.forward_from_layer(layer, input, n, want.data(), nullptr, first, seq);
+      model.forward_from_stage(layer, stage, kept, input, n, got.data(), first, seq);
+      model.set_weight(name, original);
+      EXPECT_EQ(got, want) << name;
+      // The change is visible (the stage did compute with the new weight).
+      std::vector<float> unchanged(want.size());
+      model.forward_from_layer(layer, input, n, unchanged.data(), nullptr, first, seq);
+      EXPECT_NE(got, unchanged) << name;
+    }
+  }
+}
+
+TEST(Transformer, StagesInsideAnExpertBlockAreRefused) {
+  SyntheticOptions o;
+  o.moe = true;
+  Transformer model = make_model(o);
+  const auto tokens = some_tokens(12, 50);
+  auto hidden = model.embed(tokens);
+  LayerIntermediates kept;
+  auto state = hidden;
+  model.run_layer_keeping(0, state.data(), 12, kept);
+  std::vector<float> logits(12 * 50);
+  test::expect_error_containing([&] { model.forward_from_stage(0, LayerStage::ffn_down, kept, hidden, 12, logits.data()); },
+                                {"experts", "feed-forward block"});
+  // And kept intermediates of another layer are refused.
+  test::expect_error_containing([&] { model.forward_from_stage(1, LayerStage::attn_q, kept, hidden, 12, logits.data()); },
+                                {"not layer 1"});
 }
 
 TEST(Transformer, DeterministicAndThreadCountOnlyMovesRounding) {
