@@ -125,6 +125,17 @@ RunOutcome run_job(JobStore &store, int64_t job_id, const std::vector<std::strin
   for (const auto &unit : units) outcome.units_done += finished.count(unit);
 
   ProgressSink *progress = options.progress;
+  if (options.prepare && outcome.units_done < units_total) {
+    NullProgress quiet;
+    try {
+      options.prepare(progress ? *progress : quiet);
+    } catch (const std::exception &e) {
+      outcome.state = JobState::failed;
+      outcome.error = cat("preparing the units: ", e.what());
+      runner->finish(JobState::failed, outcome.error);
+      return outcome;
+    }
+  }
   if (progress) {
     progress->begin(options.progress_label.empty() ? cat(store.job(job_id).kind, " job ", job_id) : options.progress_label,
                     units_total);

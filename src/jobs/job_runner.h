@@ -40,6 +40,10 @@ struct RunOptions {
   double renew_every_seconds = 5;  // how often the background thread renews it
   ProgressSink *progress = nullptr;  // a progress bar, or nullptr
   std::string progress_label;        // defaults to "<kind> job <id>"
+  // Work every unit needs, done once the lease is held and only when a unit is left (loading a
+  // model, a reference run), before the job's own progress begins; it may report on the sink it
+  // is given (the options' progress, or one that discards). Throwing fails the job like a unit.
+  std::function<void(ProgressSink &)> prepare;
 };
 
 struct RunOutcome {

@@ -51,27 +51,28 @@ RunOutcome run_measure_job(JobStore &store, int64_t job_id, const RunOptions &op
     by_key[unit.key] = &unit;
   }
 
-  // The model, the text and the reference run are loaded only when a unit needs them, so a
-  // finished or empty job costs nothing to resume.
+  // The model, the text and the reference run are loaded only when a unit is left, so a finished
+  // job costs nothing to resume; the reference run shows its own progress before the units'.
   std::unique_ptr<Transformer> transformer;
   std::unique_ptr<CalibrationChunks> chunks;
   std::unique_ptr<TensorMeasurer> measurer;
-  auto measure_unit = [&](const std::string &key) {
-    if (!measurer) {
-      transformer = Transformer::load(*model, n_threads);
-      if (request.metric != MetricLevel::proxy) {
-        const TokenizedText text = tokenize_text_file(*model, request.text, request.n_ctx);
-        chunks = std::make_unique<CalibrationChunks>(text.tokens, request.n_ctx, request.max_chunks, text.bos);
-      }
-      measurer = std::make_unique<TensorMeasurer>(*transformer, imatrix ? &*imatrix : nullptr, request.metric,
-                                                  chunks.get());
+  RunOptions run_options = options;
+  run_options.prepare = [&](ProgressSink &progress) {
+    transformer = Transformer::load(*model, n_threads, &progress);
+    if (request.metric != MetricLevel::proxy) {
+      const TokenizedText text = tokenize_text_file(*model, request.text, request.n_ctx);
+      chunks = std::make_unique<CalibrationChunks>(text.tokens, request.n_ctx, request.max_chunks, text.bos);
     }
+    measurer = std::make_unique<TensorMeasurer>(*transformer, imatrix ? &*imatrix : nullptr, request.metric,
+                                                chunks.get(), &progress);
+  };
+  auto measure_unit = [&](const std::string &key) {
     const MeasurementUnit &unit = *by_key.at(key);
     UnitResult result;
     result.measurements.push_back(measurer->measure(unit.tensor, *unit.type, unit.level));
     return result;
   };
-  return run_job(store, job_id, keys, measure_unit, options);
+  return run_job(store, job_id, keys, measure_unit, run_options);
 }
 
 }  // namespace qs

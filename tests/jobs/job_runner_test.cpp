@@ -3,6 +3,7 @@
 // for one job.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 
@@ -94,6 +95,67 @@ TEST(JobRunner, FailingUnitFailsTheJobAndResumeRetriesOnlyWhatIsLeft) {
   EXPECT_EQ(resumed.units_run, 3);
   EXPECT_EQ(store.measurements(id), fake_rows(8));
   for (int i = 0; i < 8; ++i) EXPECT_EQ(counter.runs[units[i]], i == 5 ? 2 : 1) << units[i];
+}
+
+TEST(JobRunner, PreparesOnceBeforeTheUnitsOnlyWhenSomeAreLeft) {
+  test::ScratchDir dir;
+  JobStore store(dir / "jobs.db", test::fast_store_options());
+  const int64_t id = store.create_job("measure", nlohmann::json::object());
+  const auto units = fake_units(4);
+  // The order of events: preparation (with its own progress), then the units.
+  std::vector<std::string> events;
+  struct EventProgress final : ProgressSink {
+    std::vector<std::string> &events;
+    explicit EventProgress(std::vector<std::string> &e) : events(e) {}
+    void begin(const std::string &label, int64_t) override { events.push_back("begin " + label); }
+    void advance(int64_t) override {}
+    void end() override { events.push_back("end"); }
+  } progress(events);
+  RunOptions options;
+  options.progress = &progress;
+  options.progress_label = "job";
+  options.prepare = [&](ProgressSink &sink) {
+    EXPECT_TRUE(store.job(id).lease) << "prepared before the lease was held";
+    sink.begin("loading", 1);
+    sink.end();
+    events.push_back("prepared");
+  };
+  const RunOutcome outcome = run_job(store, id, units, [&](const std::string &key) {
+    events.push_back("unit " + key);
+    return fake_result(key);
+  }, options);
+  EXPECT_EQ(outcome.state, JobState::done);
+  std::vector<std::string> expected = {"begin loading", "end", "prepared", "begin job"};
+  for (const auto &unit : units) expected.push_back("unit " + unit);
+  expected.push_back("end");
+  EXPECT_EQ(events, expected);
+
+  // A job with no unit left to run: nothing to prepare.
+  events.clear();
+  const int64_t empty = store.create_job("measure", nlohmann::json::object());
+  EXPECT_EQ(run_job(store, empty, {}, fake_result, options).state, JobState::done);
+  EXPECT_EQ(std::count(events.begin(), events.end(), "prepared"), 0);
+}
+
+TEST(JobRunner, FailedPreparationFailsTheJobAndCommitsNothing) {
+  test::ScratchDir dir;
+  JobStore store(dir / "jobs.db", test::fast_store_options());
+  const int64_t id = store.create_job("measure", nlohmann::json::object());
+  RunOptions options;
+  options.prepare = [](ProgressSink &) { throw Error("model.safetensors is truncated"); };
+  int units_run = 0;
+  const RunOutcome outcome = run_job(store, id, fake_units(3), [&](const std::string &key) {
+    ++units_run;
+    return fake_result(key);
+  }, options);
+  EXPECT_EQ(outcome.state, JobState::failed);
+  EXPECT_EQ(outcome.error, "preparing the units: model.safetensors is truncated");
+  EXPECT_EQ(units_run, 0);
+  const JobInfo job = store.job(id);
+  EXPECT_EQ(job.state, JobState::failed);
+  EXPECT_EQ(job.error, outcome.error);
+  EXPECT_FALSE(job.lease);
+  EXPECT_TRUE(store.measurements(id).empty());
 }
 
 TEST(JobRunner, RefusesDuplicateUnitKeys) {
