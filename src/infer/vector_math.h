@@ -44,28 +44,69 @@ inline float fast_exp(float x) {
   return underflow ? 0.0f : e_r * two_n;
 }
 
+#if defined(__AVX512F__) || defined(__AVX2__)
+namespace detail {
+
+// fast_exp's operations on every lane of a vector, in its order and without fused multiply-adds,
+// so that each lane gets fast_exp's bits; Ops gives the instructions of one vector width. The
+// underflow to 0 is the caller's (a mask, in each width's own way). max(lo, x) then min(hi, .)
+// with the constant first is std::clamp's choice for NaN too (the instructions return their
+// second operand when a compare fails).
+template <class Ops>
+inline typename Ops::V fast_exp_lanes(typename Ops::V x) {
+  using V = typename Ops::V;
+  x = Ops::min(Ops::set1(88.7f), Ops::max(Ops::set1(-87.3f), x));
+  const V round = Ops::set1(12582912.0f);
+  const V n = Ops::sub(Ops::add(Ops::mul(x, Ops::set1(1.44269504088896341f)), round), round);
+  V r = Ops::sub(x, Ops::mul(n, Ops::set1(0.693359375f)));
+  r = Ops::sub(r, Ops::mul(n, Ops::set1(-2.12194440e-4f)));
+  const V r2 = Ops::mul(r, r);
+  V p = Ops::set1(1.9875691500e-4f);
+  for (const float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
+    p = Ops::add(Ops::mul(p, r), Ops::set1(c));
+  const V e_r = Ops::add(Ops::add(Ops::mul(p, r2), r), Ops::set1(1.0f));
+  return Ops::mul(e_r, Ops::two_to_the(n));
+}
+
 #if defined(__AVX512F__)
-// fast_exp of 16 floats: the same operations in the same order, no fused multiply-add, so each
-// lane has fast_exp's bits. max(lo, x) then min(hi, .) with the constant first is std::clamp's
-// choice for NaN too (the instructions return their second operand when a compare fails).
+struct Avx512Floats {
+  using V = __m512;
+  static V set1(float v) { return _mm512_set1_ps(v); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V min(V a, V b) { return _mm512_min_ps(a, b); }
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  // 2^n for integral n in range, put into the exponent bits.
+  static V two_to_the(V n) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23));
+  }
+};
+#endif
+
+#if defined(__AVX2__)
+struct Avx2Floats {
+  using V = __m256;
+  static V set1(float v) { return _mm256_set1_ps(v); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V min(V a, V b) { return _mm256_min_ps(a, b); }
+  static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static V two_to_the(V n) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23));
+  }
+};
+#endif
+
+}  // namespace detail
+#endif
+
+#if defined(__AVX512F__)
+// fast_exp of 16 floats, each with fast_exp's bits.
 inline __m512 fast_exp_16(__m512 x) {
   const __mmask16 underflow = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
-  x = _mm512_min_ps(_mm512_set1_ps(88.7f), _mm512_max_ps(_mm512_set1_ps(-87.3f), x));
-  const __m512 round = _mm512_set1_ps(12582912.0f);
-  const __m512 n = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), round), round);
-  __m512 r = _mm512_sub_ps(x, _mm512_mul_ps(n, _mm512_set1_ps(0.693359375f)));
-  r = _mm512_sub_ps(r, _mm512_mul_ps(n, _mm512_set1_ps(-2.12194440e-4f)));
-  const __m512 r2 = _mm512_mul_ps(r, r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(5.0000001201e-1f));
-  const __m512 e_r = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(p, r2), r), _mm512_set1_ps(1.0f));
-  const __m512 two_n = _mm512_castsi512_ps(
-      _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23));
-  return _mm512_maskz_mul_ps(static_cast<__mmask16>(~underflow), e_r, two_n);
+  return _mm512_maskz_mov_ps(static_cast<__mmask16>(~underflow), detail::fast_exp_lanes<detail::Avx512Floats>(x));
 }
 #endif
 
@@ -73,22 +114,7 @@ inline __m512 fast_exp_16(__m512 x) {
 // The same on 8 floats.
 inline __m256 fast_exp_8(__m256 x) {
   const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
-  x = _mm256_min_ps(_mm256_set1_ps(88.7f), _mm256_max_ps(_mm256_set1_ps(-87.3f), x));
-  const __m256 round = _mm256_set1_ps(12582912.0f);
-  const __m256 n = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), round), round);
-  __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693359375f)));
-  r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(-2.12194440e-4f)));
-  const __m256 r2 = _mm256_mul_ps(r, r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(5.0000001201e-1f));
-  const __m256 e_r = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p, r2), r), _mm256_set1_ps(1.0f));
-  const __m256 two_n = _mm256_castsi256_ps(
-      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23));
-  return _mm256_andnot_ps(underflow, _mm256_mul_ps(e_r, two_n));
+  return _mm256_andnot_ps(underflow, detail::fast_exp_lanes<detail::Avx2Floats>(x));
 }
 #endif
 
