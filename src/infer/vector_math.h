@@ -14,7 +14,9 @@
 #if defined(__AVX512F__) || defined(__AVX2__)
 // GCC 12 warns about the deliberately undefined pass-through operand inside its AVX-512 headers.
 #pragma GCC diagnostic push
+#if !defined(__clang__)  // clang has no such warning, and warns about the unknown name
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
