@@ -2,23 +2,9 @@
 // products the changed weight touches.
 #include "infer/ffn.h"
 
-#include <algorithm>
-
 #include "infer/matmul.h"
 
 namespace qs {
-namespace {
-
-// fn(i) for i in [0, n), one contiguous slice per pool thread.
-template <class Fn>
-void for_each_index(ThreadPool &pool, int64_t n, Fn &&fn) {
-  const int64_t n_slices = std::min<int64_t>(pool.size(), n);
-  pool.run(n_slices, [&](int64_t slice, int) {
-    for (int64_t i = n * slice / n_slices, end = n * (slice + 1) / n_slices; i < end; ++i) fn(i);
-  });
-}
-
-}  // namespace
 
 void swiglu_ffn(ThreadPool &pool, const float *x, int64_t n_rows, int64_t n_embd, const FfnWeights &weights,
                 float *out, FfnScratch &scratch, ActivationSink *sink, const FfnStaging *staging) {
@@ -36,7 +22,9 @@ void swiglu_ffn(ThreadPool &pool, const float *x, int64_t n_rows, int64_t n_embd
   const float *gate_act = gate, *up = scratch.up.data();
   if (start == Start::products || start == Start::gate) {
     matmul(pool, x, n_rows, n_embd, n_embd, weights.gate, n_ff, nullptr, gate, n_ff);
-    for_each_index(pool, n, [gate](int64_t i) { gate[i] = silu(gate[i]); });
+    for_each_range(pool, n, [gate](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) gate[i] = silu(gate[i]);
+    });
   } else {
     gate_act = staging->kept_gate_act;
   }
@@ -48,7 +36,9 @@ void swiglu_ffn(ThreadPool &pool, const float *x, int64_t n_rows, int64_t n_embd
   if (staging && staging->keep_gate_act) staging->keep_gate_act->assign(gate_act, gate_act + n);
   if (staging && staging->keep_up) staging->keep_up->assign(up, up + n);
   // The gated activation goes into the gate buffer (in place when it holds silu(x Wg^T)).
-  for_each_index(pool, n, [&](int64_t i) { gate[i] = gate_act[i] * up[i]; });
+  for_each_range(pool, n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) gate[i] = gate_act[i] * up[i];
+  });
   if (sink) sink->matmul_input(weights.down_name, weights.expert, gate, n_rows, n_ff);
   matmul(pool, gate, n_rows, n_ff, n_ff, weights.down, n_embd, nullptr, out, n_embd);
 }

@@ -3,6 +3,7 @@
 // each, so the workers live as long as the pool and sleep between steps.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -49,5 +50,13 @@ class ThreadPool {
   int64_t in_flight_ = 0;
   std::exception_ptr error_;
 };
+
+// fn(begin, end) over [0, n) cut into one contiguous range per pool thread (for elementwise steps,
+// whose results do not depend on the cut).
+template <class Fn>
+void for_each_range(ThreadPool &pool, int64_t n, Fn &&fn) {
+  const int64_t n_slices = std::min<int64_t>(pool.size(), n);
+  pool.run(n_slices, [&](int64_t slice, int) { fn(n * slice / n_slices, n * (slice + 1) / n_slices); });
+}
 
 }  // namespace qs

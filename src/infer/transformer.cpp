@@ -29,13 +29,6 @@ std::string shape_string(const std::vector<int64_t> &shape) {
 
 std::string blk(int il, const char *suffix) { return "blk." + std::to_string(il) + "." + suffix; }
 
-// Splits [0, n) into one contiguous range per pool thread.
-template <class Fn>
-void for_each_row_range(ThreadPool &pool, int64_t n, Fn &&fn) {
-  const int64_t n_slices = std::min<int64_t>(pool.size(), n);
-  pool.run(n_slices, [&](int64_t slice, int) { fn(n * slice / n_slices, n * (slice + 1) / n_slices); });
-}
-
 }  // namespace
 
 void TransformerConfig::validate() const {
@@ -137,7 +130,7 @@ void Transformer::ensure_rope_positions(int64_t n_positions) {
 
 void Transformer::rms_norm_rows(const float *x, const float *weight, float *out, int64_t n_rows) {
   const int64_t n = config_.n_embd;
-  for_each_row_range(pool_, n_rows, [&](int64_t begin, int64_t end) {
+  for_each_range(pool_, n_rows, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) rms_norm(x + r * n, weight, out + r * n, n, config_.rms_norm_eps);
   });
 }
@@ -224,7 +217,7 @@ void Transformer::run_attention_block(int il, float *hidden, int64_t n, const Ro
       matmul(pool_, normed, n, n_embd, n_embd, values(w), width, values(bias), buffer.data(), width);
       if (rotate) {
         ensure_rope_positions(seq);
-        for_each_row_range(pool_, n, [&](int64_t begin, int64_t end) {
+        for_each_range(pool_, n, [&](int64_t begin, int64_t end) {
           for (int64_t t = begin; t < end; ++t) {
             float *x = buffer.data() + t * width;
             // qwen3: RMSNorm over each head before rope.
@@ -271,7 +264,7 @@ void Transformer::run_attention_block(int il, float *hidden, int64_t n, const Ro
 
 void Transformer::add_rows(float *hidden, const float *update, int64_t m, bool selected) {
   const int64_t n_embd = config_.n_embd;
-  for_each_row_range(pool_, m, [&](int64_t begin, int64_t end) {
+  for_each_range(pool_, m, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const int64_t row = selected ? scratch_.selected[static_cast<size_t>(i)] : i;
       float *h = hidden + row * n_embd;

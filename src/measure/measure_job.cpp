@@ -4,7 +4,6 @@
 #include <map>
 
 #include "core/error.h"
-#include "infer/text_input.h"
 #include "measure/tensor_measurer.h"
 
 namespace qs {
@@ -22,7 +21,7 @@ MeasureJob create_measure_job(JobStore &store, MeasureRequest request) {
   const auto model = ModelSource::open(request.model);
   const auto imatrix = read_optional_imatrix(request);
   const auto units = plan_measurement_units(request, *model, imatrix ? &*imatrix : nullptr);
-  if (!request.text.empty()) tokenize_text_file(*model, request.text, request.n_ctx);  // fails early if too short
+  if (!request.text.empty()) read_calibration_chunks(*model, request);  // fails now, not at the first unit
   const nlohmann::json params = request.to_json();
   for (const JobInfo &job : store.list_jobs()) {
     if (job.kind != "measure" || job.params != params) continue;
@@ -59,10 +58,8 @@ RunOutcome run_measure_job(JobStore &store, int64_t job_id, const RunOptions &op
   RunOptions run_options = options;
   run_options.prepare = [&](ProgressSink &progress) {
     transformer = Transformer::load(*model, n_threads, &progress);
-    if (request.metric != MetricLevel::proxy) {
-      const TokenizedText text = tokenize_text_file(*model, request.text, request.n_ctx);
-      chunks = std::make_unique<CalibrationChunks>(text.tokens, request.n_ctx, request.max_chunks, text.bos);
-    }
+    if (request.metric != MetricLevel::proxy)
+      chunks = std::make_unique<CalibrationChunks>(read_calibration_chunks(*model, request));
     measurer = std::make_unique<TensorMeasurer>(*transformer, imatrix ? &*imatrix : nullptr, request.metric,
                                                 chunks.get(), &progress);
   };

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "core/error.h"
+#include "infer/text_input.h"
 #include "jobs/measurement_row.h"
 #include "measure/tensor_position.h"
 #include "model/quantizable_tensors.h"
@@ -57,6 +58,12 @@ MeasureRequest MeasureRequest::from_json(const nlohmann::json &params) {
   r.n_ctx = field<int64_t>(params, "ctx");
   r.max_chunks = field<int64_t>(params, "chunks");
   return r;
+}
+
+CalibrationChunks read_calibration_chunks(const ModelSource &model, const MeasureRequest &request) {
+  if (request.text.empty()) fail("no calibration text (--text) in the request");
+  const TokenizedText text = tokenize_text_file(model, request.text, request.n_ctx);
+  return CalibrationChunks(text.tokens, request.n_ctx, request.max_chunks, text.bos);
 }
 
 void parse_shard(const std::string &text, int &index, int &count) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/imatrix.h"
+#include "measure/calibration.h"
 #include "measure/metric_level.h"
 #include "model/model_source.h"
 #include "quant/types.h"
@@ -37,6 +38,10 @@ struct MeasureRequest {
   // type names. Paths are made absolute.
   void validate_and_resolve();
 };
+
+// The request's calibration text, tokenized by the model, cut into its chunks as the sweep and a
+// whole-mix measurement both read it. Throws qs::Error when there is no text or too little of it.
+CalibrationChunks read_calibration_chunks(const ModelSource &model, const MeasureRequest &request);
 
 // Parses "i/N" (1 <= i <= N); throws qs::Error otherwise.
 void parse_shard(const std::string &text, int &index, int &count);

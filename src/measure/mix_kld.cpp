@@ -4,35 +4,10 @@
 #include <utility>
 
 #include "core/error.h"
-#include "infer/text_input.h"
+#include "infer/weight_swaps.h"
 #include "measure/tensor_measurer.h"
 
 namespace qs {
-namespace {
-
-// Holds the original values of every tensor swapped so far and puts them back, last swapped
-// first, when it goes out of scope: a throw halfway through a mix (a bad name, a wrong size, a
-// failed pass) never leaves the model half quantized.
-class WeightSwaps {
- public:
-  explicit WeightSwaps(Transformer &model) : model_(model) {}
-  WeightSwaps(const WeightSwaps &) = delete;
-  WeightSwaps &operator=(const WeightSwaps &) = delete;
-  ~WeightSwaps() {
-    for (auto it = originals_.rbegin(); it != originals_.rend(); ++it) model_.set_weight(it->first, std::move(it->second));
-  }
-  void swap_in(const std::string &name, std::vector<float> values) {
-    std::vector<float> original = model_.set_weight(name, std::move(values));
-    originals_.emplace_back(name, std::move(original));
-  }
-
- private:
-  Transformer &model_;
-  std::vector<std::pair<std::string, std::vector<float>>> originals_;
-};
-
-}  // namespace
-
 MixKld measure_mix_kld(Transformer &model, ReferenceRun &reference, MixValues values) {
   WeightSwaps swaps(model);
   for (auto &[name, tensor_values] : values) swaps.swap_in(name, std::move(tensor_values));
@@ -62,8 +37,7 @@ MixKldMeasurer::MixKldMeasurer(const MeasureRequest &request, int n_threads, Pro
   source_ = ModelSource::open(request.model);
   if (!request.imatrix.empty()) imatrix_ = read_imatrix(request.imatrix);
   model_ = Transformer::load(*source_, n_threads);
-  const TokenizedText text = tokenize_text_file(*source_, request.text, request.n_ctx);
-  chunks_ = std::make_unique<CalibrationChunks>(text.tokens, request.n_ctx, request.max_chunks, text.bos);
+  chunks_ = std::make_unique<CalibrationChunks>(read_calibration_chunks(*source_, request));
   reference_ = std::make_unique<ReferenceRun>(*model_, *chunks_, progress);
 }
 

@@ -8,6 +8,7 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "infer/logprob_file.h"
+#include "infer/weight_swaps.h"
 
 namespace qs {
 
@@ -129,12 +130,8 @@ KldResult ReferenceRun::compare_with_weight(const std::string &name, std::vector
     move_to(start.layer);
     if (start.layer < model_.config().n_layer && available_stage(start.stage) != LayerStage::input) intermediates(0);
   }
-  struct WeightSwap {
-    Transformer &model;
-    const std::string &name;
-    std::vector<float> original;
-    ~WeightSwap() { model.set_weight(name, std::move(original)); }
-  } swap{model_, name, model_.set_weight(name, std::move(values))};
+  WeightSwaps swap(model_);
+  swap.swap_in(name, std::move(values));
   return compare_from(start);
 }
 

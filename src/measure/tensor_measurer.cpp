@@ -107,11 +107,9 @@ std::vector<float> TensorMeasurer::quantized_values(const std::string &tensor, c
 double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float> &quantized) {
   const std::vector<float> &values = model_.weight(s.name).values;
   std::vector<float> difference(values.size());
-  constexpr size_t kTaskValues = 1 << 15;
-  pool_.run(static_cast<int64_t>((values.size() + kTaskValues - 1) / kTaskValues), [&](int64_t task, int) {
-    const size_t begin = static_cast<size_t>(task) * kTaskValues;
-    const size_t end = values.size() - begin > kTaskValues ? begin + kTaskValues : values.size();
-    for (size_t i = begin; i < end; ++i) difference[i] = values[i] - quantized[i];
+  for_each_range(pool_, static_cast<int64_t>(values.size()), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      difference[static_cast<size_t>(i)] = values[static_cast<size_t>(i)] - quantized[static_cast<size_t>(i)];
   });
   double energy;
   if (s.first_layer < 0) {
