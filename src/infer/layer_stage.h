@@ -37,13 +37,6 @@ struct LayerIntermediates {
   std::vector<float> gate_act;     // silu(x Wg^T) (dense feed-forward only)
   std::vector<float> up;           // x Wu^T (dense feed-forward only)
   std::vector<float> output;       // the state leaving the layer (rows as ffn_input)
-
-  int64_t bytes() const {
-    size_t floats = 0;
-    for (const auto *part : {&attn_normed, &q, &k, &v, &attn, &ffn_input, &ffn_normed, &gate_act, &up, &output})
-      floats += part->size();
-    return static_cast<int64_t>(floats * sizeof(float));
-  }
 };
 
 }  // namespace qs
