@@ -3,7 +3,7 @@
 
 #include <regex>
 
-#include "convert/type_fallback.h"
+#include "quant/type_fallback.h"
 #include "core/error.h"
 #include "formats/gguf.h"
 #include "model/quantizable_tensors.h"

@@ -95,6 +95,12 @@ struct TensorInfo {
   int64_t n_rows() const { return row_length() == 0 ? 0 : n_elements() / row_length(); }
 };
 
+// What a tensor's data takes in the file: every tensor starts at a multiple of the alignment, so
+// its bytes count rounded up to it (the last one too: ggml checks the padded data section).
+constexpr uint64_t padded_bytes(uint64_t bytes, uint64_t alignment = kDefaultAlignment) {
+  return (bytes + alignment - 1) / alignment * alignment;
+}
+
 // Bytes a tensor of this shape and type occupies; throws if shape[0] is not a multiple of the
 // block size or the size overflows.
 uint64_t tensor_bytes(GgmlType type, std::span<const int64_t> shape);
@@ -145,8 +151,11 @@ class GgufWriter {
   void finish();
 
   const std::vector<TensorInfo> &tensors() const { return tensors_; }
+  // The size the finished file will have, known as soon as the metadata and tensors are added.
+  uint64_t file_bytes() const;
 
  private:
+  std::vector<uint8_t> header_bytes() const;  // magic to data section, padded to the alignment
   void write_header();
   std::filesystem::path path_;
   std::filesystem::path tmp_path_;

@@ -49,7 +49,6 @@ class ByteBuffer {
   std::vector<uint8_t> bytes;
 };
 
-uint64_t align_up(uint64_t n, uint64_t alignment) { return (n + alignment - 1) / alignment * alignment; }
 
 void check_array_types(const std::string &key, const Value &value) {
   if (const auto *array = std::get_if<Array>(&value.storage)) {
@@ -118,12 +117,12 @@ void GgufWriter::add_tensor(std::string name, std::vector<int64_t> shape, GgmlTy
     fail("GGUF writer: tensor '", info.name, "': ", e.what());
   }
   info.shape = std::move(shape);
-  info.offset = tensors_.empty() ? 0 : align_up(tensors_.back().offset + tensors_.back().n_bytes, alignment_);
+  info.offset = tensors_.empty() ? 0 : padded_bytes(tensors_.back().offset + tensors_.back().n_bytes, alignment_);
   tensors_.push_back(std::move(info));
   written_.push_back(false);
 }
 
-void GgufWriter::write_header() {
+std::vector<uint8_t> GgufWriter::header_bytes() const {
   ByteBuffer header;
   header.put<uint32_t>(kMagic);
   header.put<uint32_t>(3);
@@ -141,12 +140,24 @@ void GgufWriter::write_header() {
     header.put<uint32_t>(static_cast<uint32_t>(t.type));
     header.put<uint64_t>(t.offset);
   }
-  data_offset_ = align_up(header.bytes.size(), alignment_);
-  header.bytes.resize(static_cast<size_t>(data_offset_), 0);
+  header.bytes.resize(static_cast<size_t>(padded_bytes(header.bytes.size(), alignment_)), 0);
+  return std::move(header.bytes);
+}
+
+uint64_t GgufWriter::file_bytes() const {
+  const uint64_t data_offset = header_bytes().size();
+  // The last tensor is padded too (ggml counts padded sizes when it checks the data section).
+  return tensors_.empty() ? data_offset
+                          : data_offset + padded_bytes(tensors_.back().offset + tensors_.back().n_bytes, alignment_);
+}
+
+void GgufWriter::write_header() {
+  const std::vector<uint8_t> header = header_bytes();
+  data_offset_ = header.size();
 
   fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(tmp_path_.string(), ": cannot create: ", std::strerror(errno));
-  write_all(fd_, header.bytes.data(), header.bytes.size(), 0, tmp_path_);
+  write_all(fd_, header.data(), header.size(), 0, tmp_path_);
   header_written_ = true;
 }
 
@@ -168,9 +179,7 @@ void GgufWriter::finish() {
   for (size_t i = 0; i < tensors_.size(); ++i)
     if (!written_[i]) fail("GGUF writer: tensor '", tensors_[i].name, "' has no data");
   if (!header_written_) write_header();
-  // The last tensor is padded too (ggml counts padded sizes when it checks the data section).
-  const uint64_t end = tensors_.empty() ? data_offset_
-                                        : data_offset_ + align_up(tensors_.back().offset + tensors_.back().n_bytes, alignment_);
+  const uint64_t end = file_bytes();
   if (::ftruncate(fd_, static_cast<off_t>(end)) != 0) fail(tmp_path_.string(), ": cannot size file: ", std::strerror(errno));
   if (::fsync(fd_) != 0) fail(tmp_path_.string(), ": cannot flush to disk: ", std::strerror(errno));
   if (::close(fd_) != 0) {

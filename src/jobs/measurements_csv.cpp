@@ -1,7 +1,6 @@
 // Writing and reading measurement CSV files (see measurements_csv.h for the format).
 #include "jobs/measurements_csv.h"
 
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
@@ -13,6 +12,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/text_file.h"
 
 namespace qs {
 namespace {
@@ -141,22 +141,10 @@ void write_measurements_csv(const std::filesystem::path &path, const std::vector
   }
 
   const std::string body = text.str();
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  FILE *file = std::fopen(temporary.c_str(), "wb");
-  if (!file) fail("cannot write ", path.string(), ": cannot create ", temporary.string(), ": ", std::strerror(errno));
-  bool ok = std::fwrite(body.data(), 1, body.size(), file) == body.size();
-  ok = std::fflush(file) == 0 && ok;
-  ok = ::fsync(fileno(file)) == 0 && ok;  // the rename below must not expose an empty file after a crash
-  const int saved_errno = errno;
-  ok = std::fclose(file) == 0 && ok;
-  if (!ok) {
-    std::remove(temporary.c_str());
-    fail("cannot write ", path.string(), ": ", std::strerror(saved_errno ? saved_errno : errno));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int rename_errno = errno;
-    std::remove(temporary.c_str());
-    fail("cannot write ", path.string(), ": renaming ", temporary.string(), " failed: ", std::strerror(rename_errno));
+  try {
+    write_file_atomically(path, body);
+  } catch (const Error &e) {
+    fail("cannot write ", path.string(), ": ", e.what());
   }
 }
 

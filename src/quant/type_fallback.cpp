@@ -1,5 +1,5 @@
 // llama.cpp's row-length fallback for quantized types.
-#include "convert/type_fallback.h"
+#include "quant/type_fallback.h"
 
 namespace qs {
 

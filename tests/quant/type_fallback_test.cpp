@@ -1,7 +1,7 @@
 // llama.cpp's row-length fallback (src/llama-quant.cpp: tensor_type_fallback).
 #include <gtest/gtest.h>
 
-#include "convert/type_fallback.h"
+#include "quant/type_fallback.h"
 
 namespace qs {
 namespace {
