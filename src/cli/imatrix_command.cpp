@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.h"
+#include "core/output_path.h"
 #include "core/progress.h"
 #include "infer/imatrix_collect.h"
 
@@ -21,6 +22,7 @@ struct Options {
 };
 
 void run_imatrix_command(const Options &o) {
+  refuse_output_over_inputs(o.output, "-o", {o.model, o.text});
   ImatrixRequest request;
   request.model = o.model;
   request.text = o.text;

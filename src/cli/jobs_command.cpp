@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.h"
+#include "core/output_path.h"
 #include "cli/db_option.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -181,7 +182,9 @@ void run_resume(const std::string &db, int64_t id, bool detach) {
 }
 
 void run_export(const std::string &db, int64_t id, const std::string &output) {
-  JobStore store(resolve_job_database_path(db));
+  const auto db_path = resolve_job_database_path(db);
+  refuse_output_over_inputs(output, "-o", {db_path, db_path.string() + "-wal", db_path.string() + "-shm"});
+  JobStore store(db_path);
   const auto rows = store.measurements(id);
   write_measurements_csv(output, rows);
   std::printf("wrote %zu measurement rows of job %lld to %s\n", rows.size(), static_cast<long long>(id), output.c_str());

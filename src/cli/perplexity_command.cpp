@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.h"
+#include "core/output_path.h"
 #include "core/progress.h"
 #include "infer/perplexity_run.h"
 
@@ -119,6 +120,7 @@ const CommandRegistration registration{40, [](CLI::App &app) {
   cmd->add_flag("--json", *json, "Print JSON instead of a table");
   cmd->callback([request, json] {
     ProgressBar bar;
+    refuse_output_over_inputs(request->save_log_probs, "--save-logits", {request->model, request->text, request->kl_base});
     const PerplexityReport report = run_perplexity(*request, &bar);
     if (*json) {
       std::printf("%s\n", report_json(report).dump(2).c_str());

@@ -1,5 +1,5 @@
-// `quantscope quantize <model> --type T [--imatrix F] -o out.gguf`: the whole model to one type,
-// llama.cpp conventions (norms and 1-D tensors F32; rows that do not fit a type fall back, and
+// `quantscope quantize <model> (--type T | --strategy s.yaml) [--imatrix F] -o out.gguf`: the whole model to
+// one type or each tensor to its strategy's type, llama.cpp conventions (norms and 1-D tensors F32; rows that do not fit a type fall back, and
 // each fallback is reported).
 #include <cstdio>
 
@@ -10,9 +10,11 @@
 #include "convert/model_metadata.h"
 #include "convert/quant_plan.h"
 #include "core/error.h"
+#include "core/output_path.h"
 #include "core/progress.h"
 #include "formats/imatrix.h"
 #include "model/model_source.h"
+#include "strategy/strategy_file.h"
 
 namespace qs::cli {
 namespace {
@@ -20,6 +22,7 @@ namespace {
 struct Options {
   std::string model;
   std::string type;
+  std::string strategy;
   std::string imatrix;
   std::string output;
   std::vector<std::string> tensor_types;
@@ -28,15 +31,23 @@ struct Options {
 };
 
 void run_quantize(const Options &options) {
-  const QuantType &type = quant_type_by_name(options.type);
+  if (options.type.empty() == options.strategy.empty())
+    fail("give exactly one of --type T (every tensor in T) and --strategy FILE (a type per tensor)");
+  refuse_output_over_inputs(options.output, "-o", {options.model, options.imatrix, options.strategy});
   const auto model = ModelSource::open(options.model);
   std::optional<Imatrix> imatrix;
   if (!options.imatrix.empty()) imatrix = read_imatrix(options.imatrix);
 
-  QuantPlan plan = uniform_plan(*model, type.id);
-  std::vector<TensorTypeOverride> overrides;
-  for (const auto &text : options.tensor_types) overrides.push_back(parse_tensor_type_override(text));
-  apply_tensor_type_overrides(plan, *model, overrides);
+  QuantPlan plan;
+  if (!options.strategy.empty()) {
+    if (!options.tensor_types.empty()) fail("--tensor-type changes a --type plan; edit the strategy instead");
+    plan = strategy_plan(*model, read_strategy(options.strategy), options.strategy);
+  } else {
+    plan = uniform_plan(*model, quant_type_by_name(options.type).id);
+    std::vector<TensorTypeOverride> overrides;
+    for (const auto &text : options.tensor_types) overrides.push_back(parse_tensor_type_override(text));
+    apply_tensor_type_overrides(plan, *model, overrides);
+  }
   for (const auto &t : plan.tensors) {
     const QuantType &planned = quant_type(t.type);
     if (planned.needs_imatrix && !imatrix)
@@ -48,6 +59,7 @@ void run_quantize(const Options &options) {
                    quant_type(t.requested).name, quant_type(t.type).name);
     }
   }
+  const QuantType &type = quant_type(dominant_type(*model, plan));
   ExportOptions export_options;
   export_options.metadata = gguf_model_metadata(*model, type.id);
   export_options.imatrix = imatrix ? &*imatrix : nullptr;
@@ -71,12 +83,14 @@ void run_quantize(const Options &options) {
 }
 
 const CommandRegistration registration{30, [](CLI::App &app) {
-  auto *cmd = app.add_subcommand("quantize", "Write a GGUF with every quantizable tensor in one type (norms and "
-                                             "1-D tensors stay F32; rows that do not fit fall back as in llama.cpp)");
+  auto *cmd = app.add_subcommand("quantize", "Write a GGUF with every quantizable tensor in one type, or each in "
+                                             "its strategy's type (norms and 1-D tensors stay F32; rows that do not "
+                                             "fit a --type fall back as in llama.cpp)");
   auto options = std::make_shared<Options>();
   cmd->add_option("model", options->model, "Model directory or .gguf file")->required();
-  cmd->add_option("--type,-t", options->type, "Target type: F32, F16, BF16, Q8_0, Q4_K, IQ4_XS, ... (see `quantscope types`)")
-      ->required();
+  cmd->add_option("--type,-t", options->type, "Target type: F32, F16, BF16, Q8_0, Q4_K, IQ4_XS, ... (see `quantscope types`)");
+  cmd->add_option("--strategy", options->strategy, "A strategy file (`quantscope strategy -o s.yaml`): each tensor "
+                                                   "in its own type; must have been made for this model");
   cmd->add_option("--imatrix", options->imatrix, "Importance matrix (llama.cpp GGUF or legacy .dat)");
   cmd->add_option("--tensor-type", options->tensor_types,
                   "PATTERN=TYPE: quantizable tensors whose name matches the regex get TYPE (as llama-quantize "

@@ -12,6 +12,7 @@
 #include "convert/gguf_file_size.h"
 #include "core/byte_size.h"
 #include "core/error.h"
+#include "core/output_path.h"
 #include "core/progress.h"
 #include "core/text_file.h"
 #include "strategy/recipe.h"
@@ -201,6 +202,8 @@ void run_import(const Options &o) {
   if (o.source.model.empty()) fail("--import-recipe needs --model: the model whose tensors the rules select");
   if (o.precedence != "first" && o.precedence != "last")
     fail("--recipe-precedence: '", o.precedence, "' is not first or last");
+  for (const auto &[path, flag] : {std::pair{o.output, "-o"}, std::pair{o.recipe_out, "--recipe-out"}})
+    refuse_output_over_inputs(path, flag, {o.import_recipe, o.source.model});
   const std::string text = read_text_file(o.import_recipe, 64u << 20, "a recipe");
   const auto model = ModelSource::open(o.source.model);
   RecipeStrategyRequest request;
@@ -241,6 +244,8 @@ void run_strategy(const Options &o) {
   }
   // Everything the flags say is checked before the model and the table are read.
   const StrategyInputs inputs = load_strategy_inputs(o.source);
+  for (const auto &[path, flag] : {std::pair{o.output, "-o"}, std::pair{o.recipe_out, "--recipe-out"}})
+    refuse_output_over_inputs(path, flag, {inputs.source_path, inputs.model_source, o.source.imatrix});
   const StrategyRequest request = request_from(o, inputs.importance);
   const CandidateTable table = build_candidate_table(inputs.rows, inputs.tensors, metric);
   StrategyContext context;

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "formats/gguf.h"
 #include "model/quantizable_tensors.h"
+#include "strategy/strategy_model_check.h"
 
 namespace qs {
 
@@ -33,6 +34,33 @@ QuantPlan uniform_plan(const ModelSource &model, GgmlType type) {
     plan.tensors.push_back({t.name, type, choice.type, choice.fell_back});
   }
   return plan;
+}
+
+QuantPlan strategy_plan(const ModelSource &model, const Strategy &strategy, std::string_view strategy_name) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> quantizable;
+  for (const auto &t : model.tensors())
+    if (tensor_allows_quantization(t.name, t.shape)) quantizable.emplace_back(t.name, t.shape);
+  check_strategy_matches_model(strategy, quantizable, model.architecture().gguf_arch, strategy_name);
+  QuantPlan plan;
+  for (const auto &t : model.tensors()) {
+    const StrategyTensor *chosen = strategy.find(t.name);
+    const GgmlType type = chosen ? quant_type_by_name(chosen->type).id : GgmlType::F32;
+    plan.tensors.push_back({t.name, type, type, false});
+  }
+  return plan;
+}
+
+GgmlType dominant_type(const ModelSource &model, const QuantPlan &plan) {
+  std::map<GgmlType, int64_t> params;
+  for (const auto &t : model.tensors()) {
+    const PlannedTensor *p = plan.find(t.name);
+    if (p && quant_type(p->type).is_quantized()) params[p->type] += t.n_elements();
+  }
+  GgmlType best = GgmlType::F32;
+  int64_t most = 0;
+  for (const auto &[type, n] : params)
+    if (n > most) best = type, most = n;
+  return best;
 }
 
 TensorTypeOverride parse_tensor_type_override(const std::string &text) {

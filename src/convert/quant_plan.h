@@ -8,6 +8,7 @@
 
 #include "model/model_source.h"
 #include "quant/types.h"
+#include "strategy/strategy.h"
 
 namespace qs {
 
@@ -27,6 +28,15 @@ struct QuantPlan {
 // Every tensor llama.cpp would quantize gets `type` (or its fallback); the rest (norms, 1-D,
 // router weights) stay F32, as convert_hf_to_gguf.py writes them.
 QuantPlan uniform_plan(const ModelSource &model, GgmlType type);
+
+// The strategy's type for each quantizable tensor (the rest F32). The strategy must have been made
+// for this model: the same architecture and exactly its quantizable tensors with their shapes
+// (strategy/strategy_model_check.h); `strategy_name` names the file in those errors. Its types are
+// already ones the shapes allow (checked when the strategy was read), so nothing falls back.
+QuantPlan strategy_plan(const ModelSource &model, const Strategy &strategy, std::string_view strategy_name);
+
+// The type holding most of the plan's quantized parameters: what general.file_type describes.
+GgmlType dominant_type(const ModelSource &model, const QuantPlan &plan);
 
 // llama-quantize's --tensor-type PATTERN=TYPE: quantizable tensors whose GGUF name the regex
 // PATTERN matches (searched, not anchored) get TYPE instead of the plan's type.
