@@ -9,6 +9,7 @@
 #include "convert/gguf_export.h"
 #include "convert/model_metadata.h"
 #include "convert/quant_plan.h"
+#include "convert/stock_presets.h"
 #include "core/error.h"
 #include "core/output_path.h"
 #include "core/progress.h"
@@ -23,6 +24,7 @@ struct Options {
   std::string model;
   std::string type;
   std::string strategy;
+  std::string preset;
   std::string imatrix;
   std::string output;
   std::vector<std::string> tensor_types;
@@ -31,8 +33,18 @@ struct Options {
 };
 
 void run_quantize(const Options &options) {
-  if (options.type.empty() == options.strategy.empty())
-    fail("give exactly one of --type T (every tensor in T) and --strategy FILE (a type per tensor)");
+  if ((options.type.empty() ? 0 : 1) + (options.strategy.empty() ? 0 : 1) + (options.preset.empty() ? 0 : 1) != 1)
+    fail("give exactly one of --type T (every tensor in T), --preset P (llama.cpp's mix P) and --strategy FILE "
+         "(a type per tensor)");
+  const StockPreset *preset = nullptr;
+  if (!options.preset.empty()) {
+    preset = find_stock_preset(options.preset);
+    if (!preset) {
+      std::string names;
+      for (const auto &p : all_stock_presets()) names += cat(names.empty() ? "" : ", ", p.name);
+      fail("--preset: unknown preset '", options.preset, "' (", names, ")");
+    }
+  }
   refuse_output_over_inputs(options.output, "-o", {options.model, options.imatrix, options.strategy});
   const auto model = ModelSource::open(options.model);
   std::optional<Imatrix> imatrix;
@@ -42,6 +54,11 @@ void run_quantize(const Options &options) {
   if (!options.strategy.empty()) {
     if (!options.tensor_types.empty()) fail("--tensor-type changes a --type plan; edit the strategy instead");
     plan = strategy_plan(*model, read_strategy(options.strategy), options.strategy);
+  } else if (preset) {
+    if (!options.tensor_types.empty()) fail("--tensor-type changes a --type plan, not a preset");
+    plan = stock_preset_plan(*model, *preset, imatrix.has_value());
+    if (!imatrix && stock_plan_requires_imatrix(*preset, plan))
+      fail("llama-quantize refuses ", preset->name, " without an importance matrix: pass --imatrix (see `quantscope imatrix`)");
   } else {
     plan = uniform_plan(*model, quant_type_by_name(options.type).id);
     std::vector<TensorTypeOverride> overrides;
@@ -61,7 +78,9 @@ void run_quantize(const Options &options) {
   }
   const QuantType &type = quant_type(dominant_type(*model, plan));
   ExportOptions export_options;
-  export_options.metadata = gguf_model_metadata(*model, type.id);
+  // A preset's file says which mix it is, as llama-quantize writes it.
+  export_options.metadata = preset ? gguf_model_metadata_with_file_type(*model, static_cast<uint32_t>(preset->ftype))
+                                   : gguf_model_metadata(*model, type.id);
   export_options.imatrix = imatrix ? &*imatrix : nullptr;
   export_options.n_threads = options.threads;
   ProgressBar bar(!options.json);
@@ -89,6 +108,9 @@ const CommandRegistration registration{30, [](CLI::App &app) {
   auto options = std::make_shared<Options>();
   cmd->add_option("model", options->model, "Model directory or .gguf file")->required();
   cmd->add_option("--type,-t", options->type, "Target type: F32, F16, BF16, Q8_0, Q4_K, IQ4_XS, ... (see `quantscope types`)");
+  cmd->add_option("--preset", options->preset, "llama.cpp's stock mix, tensor by tensor as llama-quantize makes it: "
+                                               "Q8_0, Q6_K, Q5_K_M, Q5_K_S, Q4_K_M, Q4_K_S, Q3_K_L, Q3_K_M, Q3_K_S, "
+                                               "Q2_K, Q2_K_S, IQ4_XS, IQ4_NL, IQ3_M, IQ3_S, IQ3_XS, IQ3_XXS, IQ2_M, ...");
   cmd->add_option("--strategy", options->strategy, "A strategy file (`quantscope strategy -o s.yaml`): each tensor "
                                                    "in its own type; must have been made for this model");
   cmd->add_option("--imatrix", options->imatrix, "Importance matrix (llama.cpp GGUF or legacy .dat)");

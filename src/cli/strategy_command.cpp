@@ -120,6 +120,25 @@ nlohmann::ordered_json outcome_json(const StrategyOutcome &outcome, const Option
                       {"nodes", b.nodes}, {"greedy_error", optional_number(b.greedy_error)}});
   j["solves"] = solves;
   j["knee_rules"] = outcome.knee_rules;
+  if (!outcome.knees.empty()) {
+    nlohmann::ordered_json knees = nlohmann::ordered_json::object();
+    for (const auto &k : outcome.knees) {
+      const auto type_at = [&](size_t i) { return k.curve[i].type; };
+      nlohmann::ordered_json frontier = nlohmann::ordered_json::array();
+      for (size_t f = 0; f < k.choice.frontier.size(); ++f) {
+        const CurvePoint &p = k.curve[k.choice.frontier[f]];
+        frontier.push_back({{"type", p.type}, {"bits", p.bits}, {"error", p.error},
+                            {"slope_below", f < k.choice.slopes.size() ? nlohmann::ordered_json(k.choice.slopes[f])
+                                                                       : nlohmann::ordered_json()}});
+      }
+      knees[k.tensor] = {{"chosen", type_at(k.choice.chosen)},
+                         {"rule", knee_rule_name(k.choice.rule)},
+                         {"knee", k.choice.knee ? nlohmann::ordered_json(type_at(*k.choice.knee)) : nlohmann::ordered_json()},
+                         {"raised_for_importance", k.choice.raised_for_importance},
+                         {"frontier", frontier}};
+    }
+    j["knees"] = knees;
+  }
   j["raised_for_importance"] = outcome.raised_for_importance;
   j["below_bin_minimum"] = outcome.below_bin_minimum;
   j["pinned"] = outcome.n_pinned;

@@ -43,6 +43,10 @@ constexpr uint32_t kQuantizationVersion = 2;  // GGML_QNT_VERSION
 }  // namespace
 
 std::vector<gguf::KeyValue> gguf_model_metadata(const ModelSource &model, GgmlType dominant_type) {
+  return gguf_model_metadata_with_file_type(model, llama_file_type(dominant_type));
+}
+
+std::vector<gguf::KeyValue> gguf_model_metadata_with_file_type(const ModelSource &model, std::optional<uint32_t> file_type) {
   std::vector<gguf::KeyValue> kv;
   if (model.kind() == ModelSource::Kind::Gguf) {
     const auto file = gguf::GgufFile::open(model.path());
@@ -67,7 +71,7 @@ std::vector<gguf::KeyValue> gguf_model_metadata(const ModelSource &model, GgmlTy
       kv.insert(kv.end(), tokenizer_kv.begin(), tokenizer_kv.end());
     }
   }
-  if (const auto ftype = llama_file_type(dominant_type)) kv.push_back({"general.file_type", gguf::Value(*ftype)});
+  if (file_type) kv.push_back({"general.file_type", gguf::Value(*file_type)});
   kv.push_back({"general.quantization_version", gguf::Value(kQuantizationVersion)});
   return kv;
 }

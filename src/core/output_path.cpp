@@ -29,11 +29,15 @@ void refuse_output_over_inputs(const std::filesystem::path &output, std::string_
                                const std::vector<std::filesystem::path> &inputs) {
   if (output.empty()) return;
   const auto out = resolved(output);
+  // The exact input first: "is an input" says more than "inside its model directory".
   for (const auto &input : inputs) {
     if (input.empty() || !std::filesystem::exists(input)) continue;
-    const auto in = resolved(input);
-    if (out == in) fail(flag, " ", output.string(), " is an input of this command (", input.string(), "): refusing to overwrite it");
-    if (std::filesystem::is_directory(in) && is_within(out, in))
+    if (out == resolved(input))
+      fail(flag, " ", output.string(), " is an input of this command (", input.string(), "): refusing to overwrite it");
+  }
+  for (const auto &input : inputs) {
+    if (input.empty() || !std::filesystem::is_directory(input)) continue;
+    if (is_within(out, resolved(input)))
       fail(flag, " ", output.string(), " lies inside the input model directory ", input.string(),
            ": refusing to write there (it could replace the model's own files)");
   }

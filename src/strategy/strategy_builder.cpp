@@ -53,6 +53,7 @@ void decide_by_knee(const std::vector<ConstrainedTensor> &tensors, const Strateg
     decisions[i] = {allowed[choice.chosen], ChoiceReason::knee, true};
     ++outcome.knee_rules[knee_rule_name(choice.rule)];
     outcome.raised_for_importance += choice.raised_for_importance ? 1 : 0;
+    outcome.knees.push_back({tensors[i].tensor->tensor, std::move(curve), choice});
   }
 }
 

@@ -80,6 +80,14 @@ struct StrategyOutcome {
   std::vector<BudgetSolve> solves;
   std::vector<ParetoPoint> pareto;
   std::map<std::string, int64_t> knee_rules;  // knee: how many tensors each rule decided
+  // knee: per free tensor its curve (the allowed candidates, most bits first) and the choice, so a
+  // reader can see the frontier, the slopes and where the knee is.
+  struct KneeDetail {
+    std::string tensor;
+    std::vector<CurvePoint> curve;
+    KneeChoice choice;
+  };
+  std::vector<KneeDetail> knees;
   int64_t raised_for_importance = 0;
   int64_t below_bin_minimum = 0;              // bins: tensors whose candidates all lay below their bin
   int64_t n_pinned = 0;
