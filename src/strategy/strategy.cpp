@@ -15,12 +15,6 @@ namespace {
 constexpr std::array<ChoiceReason, 5> kReasons{ChoiceReason::knee, ChoiceReason::budget, ChoiceReason::pin,
                                                ChoiceReason::bin, ChoiceReason::manual};
 
-// Each tensor's data starts at a multiple of the alignment, so a tensor takes its bytes rounded up.
-uint64_t padded_to_alignment(uint64_t bytes) {
-  constexpr uint64_t a = gguf::kDefaultAlignment;
-  return (bytes + a - 1) / a * a;
-}
-
 uint64_t checked_add(uint64_t a, uint64_t b, std::string_view what) {
   if (b > UINT64_MAX - a) fail("the strategy's ", what, " overflow 64 bits");
   return a + b;
@@ -61,7 +55,7 @@ const StrategyTensor *Strategy::find(std::string_view name) const {
 
 void recompute_totals(Strategy &strategy) {
   StrategyTotals totals;
-  uint64_t padded_bytes = 0;
+  uint64_t padded_total = 0;
   double predicted_sum = 0;
   bool all_predicted = true;
   for (auto &t : strategy.tensors) {
@@ -74,7 +68,7 @@ void recompute_totals(Strategy &strategy) {
     }
     t.bits = type->bits_per_weight();
     totals.tensor_bytes = checked_add(totals.tensor_bytes, t.bytes, "tensor bytes");
-    padded_bytes = checked_add(padded_bytes, padded_to_alignment(t.bytes), "tensor bytes");
+    padded_total = checked_add(padded_total, gguf::padded_bytes(t.bytes), "tensor bytes");
     totals.params += t.n_elements();
     ++totals.count_per_type[type->name];
     if (t.predicted)
@@ -83,7 +77,7 @@ void recompute_totals(Strategy &strategy) {
       all_predicted = false;
   }
   totals.bpw = totals.params > 0 ? 8.0 * static_cast<double>(totals.tensor_bytes) / static_cast<double>(totals.params) : 0.0;
-  if (strategy.fixed_bytes) totals.file_bytes = checked_add(*strategy.fixed_bytes, padded_bytes, "file bytes");
+  if (strategy.fixed_bytes) totals.file_bytes = checked_add(*strategy.fixed_bytes, padded_total, "file bytes");
   if (all_predicted) totals.predicted = predicted_sum;
   strategy.totals = std::move(totals);
 }

@@ -23,6 +23,7 @@
 
 #include "core/error.h"
 #include "core/text_file.h"
+#include "jobs/measurement_row.h"
 #include "model/quantizable_tensors.h"
 #include "quant/types.h"
 
@@ -98,11 +99,8 @@ template <class... Parts>
   fail(at(v), ": ", std::forward<Parts>(parts)...);
 }
 
-std::string shortest_text(double value) {
-  char text[64];
-  const auto written = std::to_chars(text, text + sizeof text, value);
-  return std::string(text, written.ptr);
-}
+// The shortest text that reads back as exactly this double (the CSV's cells use the same).
+std::string shortest_text(double value) { return format_metric_value(value); }
 
 bool is_blank(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c); });

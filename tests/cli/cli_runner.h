@@ -4,11 +4,13 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "test_support.h"
 
@@ -38,6 +40,16 @@ inline CliResult run_quantscope(const std::string &args) {
   text << err.rdbuf();
   result.err = text.str();
   return result;
+}
+
+// A command that must fail on bad input: exit status 2 and one line on stderr naming every part.
+inline void expect_one_line_error(const CliResult &r, const std::vector<std::string> &parts) {
+  EXPECT_EQ(r.status, 2) << r.out << r.err;
+  for (const auto &part : parts) EXPECT_NE(r.err.find(part), std::string::npos) << r.err << "\nmissing: " << part;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+inline void expect_one_line_error(const CliResult &r, const char *part) {
+  expect_one_line_error(r, std::vector<std::string>{part});
 }
 
 inline std::string source_path(const std::string &relative) {

@@ -13,17 +13,12 @@
 namespace qs {
 namespace {
 
+using test::expect_one_line_error;
 using test::run_quantscope;
 using test::source_path;
 
 const std::string kModel = source_path("models/kjv-llama");
 const std::string kEval = source_path("models/kjv-llama/eval.txt");
-
-void expect_one_line_error(const test::CliResult &r, const std::vector<std::string> &parts) {
-  EXPECT_EQ(r.status, 2) << r.out << r.err;
-  for (const auto &part : parts) EXPECT_NE(r.err.find(part), std::string::npos) << r.err << "\nmissing: " << part;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-}
 
 TEST(CompareCli, RowsAreWhatPerplexityMeasuresOnTheBuiltFiles) {
   test::ScratchDir scratch;

@@ -15,6 +15,7 @@
 namespace qs {
 namespace {
 
+using test::expect_one_line_error;
 using test::run_quantscope;
 using test::source_path;
 
@@ -81,12 +82,6 @@ TEST(CliPerplexity, QuantizedGgufAgainstItsBase) {
   EXPECT_GT(k["mean"]["value"].get<double>(), 1e-6);
   EXPECT_LT(k["mean"]["value"].get<double>(), 1e-2);
   EXPECT_GT(k["same_top"]["value"].get<double>(), 0.9);
-}
-
-void expect_one_line_error(const test::CliResult &r, const std::string &needle) {
-  EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(CliPerplexity, BadInputIsOneLineAndStatusTwo) {
