@@ -24,34 +24,6 @@ struct Options {
   bool json = false;
 };
 
-nlohmann::ordered_json estimate_json(const Estimate &e) { return {{"value", e.value}, {"error", e.error}}; }
-
-nlohmann::ordered_json result_json(const CompareResult &r, const std::string &report) {
-  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-  for (const CompareRow &row : r.rows) {
-    rows.push_back({{"name", row.name},
-                    {"kind", compare_kind_name(row.kind)},
-                    {"gguf", row.gguf.string()},
-                    {"file_bytes", row.file_bytes},
-                    {"tensor_bytes", row.tensor_bytes},
-                    {"params", row.params},
-                    {"bpw", row.bpw},
-                    {"ppl", estimate_json(row.ppl)},
-                    {"kld", estimate_json(row.kld)},
-                    {"kld_p99", row.kld_p99},
-                    {"same_top", estimate_json(row.same_top)},
-                    {"predicted", row.predicted ? nlohmann::ordered_json(*row.predicted) : nlohmann::ordered_json()},
-                    {"predicted_metric", row.predicted_metric}});
-  }
-  nlohmann::ordered_json j = {{"model", r.model},
-                              {"text", r.text.string()},
-                              {"scored_tokens", r.n_scored},
-                              {"base_ppl", estimate_json(r.base_ppl)},
-                              {"rows", rows}};
-  if (!report.empty()) j["report"] = report;
-  return j;
-}
-
 void print_table(const CompareResult &r) {
   std::printf("\nreference %s: PPL %.4f ± %.4f on %s (%lld scored tokens)\n\n", r.model.c_str(), r.base_ppl.value,
               r.base_ppl.error, r.text.string().c_str(), static_cast<long long>(r.n_scored));
@@ -80,7 +52,9 @@ void run_compare_command(Options o) {
   const CompareResult result = run_compare(o.request, &bar);
   if (!o.report.empty()) write_compare_report(result, pareto, o.report);
   if (o.json) {
-    std::printf("%s\n", result_json(result, o.report).dump(2).c_str());
+    nlohmann::ordered_json j = compare_result_json(result);
+    if (!o.report.empty()) j["report"] = o.report;
+    std::printf("%s\n", j.dump(2).c_str());
     return;
   }
   print_table(result);

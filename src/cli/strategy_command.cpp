@@ -18,7 +18,7 @@
 #include "strategy/recipe.h"
 #include "strategy/strategy_builder.h"
 #include "strategy/strategy_file.h"
-#include "strategy/strategy_inputs.h"
+#include "pipeline/make_strategy.h"
 #include "strategy/strategy_recipe.h"
 
 namespace qs::cli {
@@ -61,7 +61,7 @@ int n_methods(const Options &o) {
          (o.target_bpw || !o.size.empty() || !o.gpu.empty() || !o.cpu.empty() ? 1 : 0);
 }
 
-StrategyRequest request_from(const Options &o, const std::map<std::string, double> &importance) {
+StrategyRequest request_from(const Options &o) {
   StrategyRequest r;
   if (n_methods(o) > 1) fail("choose one of --knee, --bins, or a budget (--target-bpw, --size, --gpu/--cpu)");
   if (n_methods(o) == 0 && !o.pareto)
@@ -87,7 +87,6 @@ StrategyRequest request_from(const Options &o, const std::map<std::string, doubl
                                                                             "--token-embd-type"));
   for (const auto &p : o.min_types) r.constraints.min_types.push_back(parse_type_rule(p, "--min-type"));
   for (const auto &p : o.max_types) r.constraints.max_types.push_back(parse_type_rule(p, "--max-type"));
-  r.importance = importance;
   r.pareto = o.pareto;
   return r;
 }
@@ -262,24 +261,18 @@ void run_strategy(const Options &o) {
     metric = info->metric;
   }
   // Everything the flags say is checked before the model and the table are read.
-  const StrategyInputs inputs = load_strategy_inputs(o.source);
+  const StrategyRequest request = request_from(o);
+  const bool decide = n_methods(o) > 0;  // --pareto alone: the curve, no strategy
+  const MadeStrategy made = make_strategy(o.source, request, metric, decide);
+  const StrategyInputs &inputs = made.inputs;
+  const StrategyOutcome &outcome = made.outcome;
   for (const auto &[path, flag] : {std::pair{o.output, "-o"}, std::pair{o.recipe_out, "--recipe-out"}})
     refuse_output_over_inputs(path, flag, {inputs.source_path, inputs.model_source, o.source.imatrix});
-  const StrategyRequest request = request_from(o, inputs.importance);
-  const CandidateTable table = build_candidate_table(inputs.rows, inputs.tensors, metric);
-  StrategyContext context;
-  context.model_source = inputs.model_source;
-  context.architecture = inputs.model->architecture().gguf_arch;
-  context.source_job = inputs.job;
-  context.source_path = inputs.source_path;
-  context.fixed_bytes = fixed_gguf_bytes(*inputs.model);
-  if (n_methods(o) == 0) {  // --pareto alone: the curve, no strategy
-    const auto points = strategy_pareto(table, request.constraints, context);
-    if (o.json) std::printf("%s\n", nlohmann::ordered_json{{"pareto", pareto_json(points)}}.dump(2).c_str());
-    else print_pareto(points);
+  if (!decide) {
+    if (o.json) std::printf("%s\n", nlohmann::ordered_json{{"pareto", pareto_json(outcome.pareto)}}.dump(2).c_str());
+    else print_pareto(outcome.pareto);
     return;
   }
-  const StrategyOutcome outcome = build_strategy(table, request, context);
 
   if (!o.output.empty()) write_strategy(outcome.strategy, o.output);
   if (o.json) {

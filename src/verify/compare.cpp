@@ -169,4 +169,35 @@ CompareResult run_compare(const CompareRequest &request, ProgressSink *progress)
   return result;
 }
 
+namespace {
+
+nlohmann::ordered_json estimate_json(const Estimate &e) { return {{"value", e.value}, {"error", e.error}}; }
+
+}  // namespace
+
+nlohmann::ordered_json compare_result_json(const CompareResult &r) {
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const CompareRow &row : r.rows) {
+    rows.push_back({{"name", row.name},
+                    {"kind", compare_kind_name(row.kind)},
+                    {"gguf", row.gguf.string()},
+                    {"file_bytes", row.file_bytes},
+                    {"tensor_bytes", row.tensor_bytes},
+                    {"params", row.params},
+                    {"bpw", row.bpw},
+                    {"ppl", estimate_json(row.ppl)},
+                    {"kld", estimate_json(row.kld)},
+                    {"kld_p99", row.kld_p99},
+                    {"same_top", estimate_json(row.same_top)},
+                    {"predicted", row.predicted ? nlohmann::ordered_json(*row.predicted) : nlohmann::ordered_json()},
+                    {"predicted_metric", row.predicted_metric}});
+  }
+  nlohmann::ordered_json j = {{"model", r.model},
+                              {"text", r.text.string()},
+                              {"scored_tokens", r.n_scored},
+                              {"base_ppl", estimate_json(r.base_ppl)},
+                              {"rows", rows}};
+  return j;
+}
+
 }  // namespace qs

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "infer/perplexity.h"
 #include "strategy/strategy.h"
 
@@ -57,6 +59,9 @@ struct CompareResult {
   int64_t n_scored = 0;
   std::vector<CompareRow> rows;      // presets, then strategies, then GGUFs, each in the order given
 };
+
+// The table as JSON (`compare --json`, the auto job's compare.json): every row's numbers.
+nlohmann::ordered_json compare_result_json(const CompareResult &result);
 
 // Every file the comparison reads: no output of it may be one of them.
 std::vector<std::filesystem::path> compare_inputs(const CompareRequest &request);
