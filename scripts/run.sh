@@ -3,9 +3,9 @@
 # the model's config and tensor table, a plain F16 GGUF of it, its perplexity on held-out text,
 # an importance matrix from the calibration text, a Q4_K GGUF compared with the original (KLD),
 # then the measurement sweep: every tensor x type, KLD for two probe types per tensor, the rest
-# predicted, checked on whole uniform mixes; then the strategy at the size of llama.cpp's Q4_K_M
-# (the least predicted KLD for those bytes), its GGUF, and the comparison with the stock mixes on
-# held-out text, with an HTML report.
+# predicted, checked on whole uniform mixes; then `auto`: the strategy at the size of llama.cpp's
+# Q4_K_M (the least predicted KLD for those bytes), its GGUF, and the comparison with the stock
+# mixes on held-out text, with an HTML report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -36,14 +36,9 @@ build/quantscope jobs show "$job" --db "$db"
 build/quantscope jobs export "$job" --db "$db" -o "$out/kjv-llama-measurements.csv"
 build/quantscope predict "$job" --mixes Q6_K,Q4_K,Q3_K --db "$db"
 
-# The strategy for the bytes of llama.cpp's Q4_K_M, as a file and as llama-quantize rules, its GGUF,
-# and the comparison with the stock mixes on held-out text (out/report.html).
+# From the model to a verified strategy in one resumable job: imatrix, KLD measurement (probes +
+# prediction), the least-KLD strategy for the bytes of llama.cpp's Q4_K_M, its GGUF, and the
+# comparison with the stock mixes on held-out text, ending with the table and out/auto/report.html.
 build/quantscope quantize "$model" --preset Q4_K_M --imatrix "$out/kjv-llama-imatrix.gguf" -o "$out/kjv-llama-Q4_K_M.gguf"
-size=$(stat -c %s "$out/kjv-llama-Q4_K_M.gguf")
-build/quantscope strategy "$job" --db "$db" --size "$size" -o "$out/kjv-llama-strategy.yaml" \
-  --recipe llama --recipe-out "$out/kjv-llama-strategy.llama-recipe.txt"
-build/quantscope quantize "$model" --strategy "$out/kjv-llama-strategy.yaml" --imatrix "$out/kjv-llama-imatrix.gguf" \
-  -o "$out/kjv-llama-strategy.gguf"
-build/quantscope compare "$model" --text "$model/eval.txt" --presets Q8_0,Q6_K,Q4_K_M,Q3_K_M,Q2_K \
-  --strategy "$out/kjv-llama-strategy.yaml" --imatrix "$out/kjv-llama-imatrix.gguf" \
-  --out-dir "$out/compare" --report "$out/report.html"
+build/quantscope auto "$model" --text "$model/calibration.txt" --eval "$model/eval.txt" \
+  --size "$(stat -c %s "$out/kjv-llama-Q4_K_M.gguf")" --chunks 4 -o "$out/auto" --db "$db"
