@@ -135,7 +135,8 @@ TEST(CliErrors, BadInputIsOneLineAndStatusTwo) {
 }
 
 TEST(CliHelp, EveryCommandExplainsItself) {
-  for (const char *command : {"", "types", "inspect", "quantize", "quant-stats", "perplexity", "imatrix", "jobs"}) {
+  for (const char *command : {"", "types", "inspect", "quantize", "quant-stats", "perplexity", "imatrix", "jobs",
+                              "measure", "predict", "strategy", "compare", "auto"}) {
     const auto r = run_quantscope(std::string(command) + " --help");
     EXPECT_EQ(r.status, 0) << command;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << command << ": " << r.out;

@@ -81,6 +81,27 @@ TEST_F(StrategyCli, SizeBudgetIsTheFileQuantizeWrites) {
   EXPECT_EQ(checked, 58);
 }
 
+TEST_F(StrategyCli, AStrategyInTheSourcesOwnTypeGivesTheSameLogits) {
+  // Every tensor pinned to BF16, the shipped model's own dtype: the GGUF's forward pass must give
+  // exactly the safetensors' log-probs (the same perplexity and KLD), through strategy and quantize.
+  ASSERT_EQ(run_quantscope("strategy " + job_ + " --target-bpw 16 --pin '.=BF16' -o " + path("bf16.yaml") + db_flag()).status, 0);
+  ASSERT_EQ(run_quantscope("quantize " + kModel + " --strategy " + path("bf16.yaml") + " -o " + path("bf16.gguf")).status, 0);
+  const std::string eval = source_path("models/kjv-llama/eval.txt");
+  const auto base = run_quantscope("perplexity " + kModel + " --text " + eval + " --ctx 64 --chunks 4 --save-logits " +
+                                   path("base.lp") + " --json");
+  ASSERT_EQ(base.status, 0) << base.err;
+  const auto r = run_quantscope("perplexity " + path("bf16.gguf") + " --kl-base " + path("base.lp") + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  // The saved log-probs are 16-bit, so even the model against itself shows a tiny KLD: the GGUF must
+  // show exactly that floor, no more.
+  const auto self = run_quantscope("perplexity " + kModel + " --kl-base " + path("base.lp") + " --json");
+  ASSERT_EQ(self.status, 0) << self.err;
+  EXPECT_EQ(j["kld"]["mean"]["value"].get<double>(), nlohmann::json::parse(self.out)["kld"]["mean"]["value"].get<double>());
+  EXPECT_EQ(j["kld"]["same_top"]["value"].get<double>(), 1.0);
+  EXPECT_EQ(j["ppl"].get<double>(), nlohmann::json::parse(base.out)["ppl"].get<double>());
+}
+
 TEST_F(StrategyCli, FromTheCsvWithTheKneeAndRecipesBothWays) {
   ASSERT_EQ(run_quantscope("jobs export " + job_ + " -o " + path("m.csv") + db_flag()).status, 0);
   expect_one_line_error(run_quantscope("strategy " + path("m.csv") + " --knee"), {"--model"});
