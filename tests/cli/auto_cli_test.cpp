@@ -71,7 +71,9 @@ TEST_F(AutoCli, RunsEveryStageAndResumesAfterAKillWithTheSameResult) {
   ASSERT_EQ(listed.size(), 2u);
   for (const auto &job : listed) {
     EXPECT_EQ(job["state"], "done") << job;
-    if (job["kind"] == "auto") EXPECT_EQ(job["units_done"], 5);
+    if (job["kind"] == "auto") {
+      EXPECT_EQ(job["units_done"], 5);
+    }
   }
 
   // Killed once the measurement has committed a few units, then started again.
