@@ -90,23 +90,18 @@ CREATE TABLE IF NOT EXISTS schema_version (
 );
 )sql";
 
-bool has_table(SqliteDatabase &db, const char *name) {
-  SqliteStatement query(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?",
-                        "reading its schema");
-  query.bind(1, std::string_view(name));
-  query.step();
-  return query.int64(0) > 0;
-}
-
-int64_t table_count(SqliteDatabase &db) {
-  SqliteStatement query(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", "reading its schema");
-  query.step();
-  return query.int64(0);
-}
-
 int current_version(SqliteDatabase &db) {
-  if (!has_table(db, "schema_version")) {
-    if (table_count(db) > 0)
+  // One statement, so both counts come from one snapshot: as two statements, another process could
+  // create the schema between them (no schema_version yet, then tables), which read as corrupt.
+  SqliteStatement tables(db,
+                         "SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'),"
+                         " (SELECT count(*) FROM sqlite_schema WHERE type = 'table')",
+                         "reading its schema");
+  tables.step();
+  const bool has_version_table = tables.int64(0) > 0;
+  const int64_t table_count = tables.int64(1);
+  if (!has_version_table) {
+    if (table_count > 0)
       fail("job database ", db.path().string(),
            " is not a quantscope database or is corrupt (it holds tables but no schema_version)");
     return 0;

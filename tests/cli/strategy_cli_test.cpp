@@ -117,9 +117,9 @@ TEST_F(StrategyCli, FromTheCsvWithTheKneeAndRecipesBothWays) {
   const auto back = run_quantscope("strategy --import-recipe " + path("recipe.txt") + " --recipe llama --model " +
                                    kModel + " --json -o " + path("back.yaml"));
   ASSERT_EQ(back.status, 0) << back.err;
-  EXPECT_EQ(tensor_types(nlohmann::json::parse(back.out)["strategy"]), tensor_types(k["strategy"]));
-  for (const auto &[name, t] : nlohmann::json::parse(back.out)["strategy"]["tensors"].items())
-    EXPECT_EQ(t["reason"], "manual") << name;
+  const auto read_back = nlohmann::json::parse(back.out);  // kept alive: items() refers into it
+  EXPECT_EQ(tensor_types(read_back["strategy"]), tensor_types(k["strategy"]));
+  for (const auto &[name, t] : read_back["strategy"]["tensors"].items()) EXPECT_EQ(t["reason"], "manual") << name;
 
   // ik_llama.cpp's form: rule lines with the command in a comment.
   const auto ik = run_quantscope("strategy " + job_ + " --target-bpw 5 --recipe ik" + db_flag());
