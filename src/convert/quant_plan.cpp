@@ -37,10 +37,7 @@ QuantPlan uniform_plan(const ModelSource &model, GgmlType type) {
 }
 
 QuantPlan strategy_plan(const ModelSource &model, const Strategy &strategy, std::string_view strategy_name) {
-  std::vector<std::pair<std::string, std::vector<int64_t>>> quantizable;
-  for (const auto &t : model.tensors())
-    if (tensor_allows_quantization(t.name, t.shape)) quantizable.emplace_back(t.name, t.shape);
-  check_strategy_matches_model(strategy, quantizable, model.architecture().gguf_arch, strategy_name);
+  check_strategy_matches_model(strategy, quantizable_tensor_shapes(model), model.architecture().gguf_arch, strategy_name);
   QuantPlan plan;
   for (const auto &t : model.tensors()) {
     const StrategyTensor *chosen = strategy.find(t.name);

@@ -225,4 +225,15 @@ void JobStore::add_artifact(int64_t job_id, const Artifact &artifact) {
   insert_artifact(job_id, artifact);
 }
 
+std::optional<int64_t> find_unfinished_job(JobStore &store, std::string_view kind, const nlohmann::json &params) {
+  for (const JobInfo &job : store.list_jobs()) {
+    if (job.kind != kind || job.params != params) continue;
+    const bool unfinished = job.state == JobState::queued || job.state == JobState::paused ||
+                            job.state == JobState::failed ||
+                            (job.state == JobState::running && job.owner == OwnerStatus::gone);
+    if (unfinished) return job.id;
+  }
+  return std::nullopt;
+}
+
 }  // namespace qs

@@ -169,4 +169,8 @@ class JobStore {
   std::unique_ptr<SqliteDatabase> db_;
 };
 
+// An unfinished job of this kind with exactly these params (queued, paused, failed, or left running
+// by a dead process), the first by id: running the same request again continues it.
+std::optional<int64_t> find_unfinished_job(JobStore &store, std::string_view kind, const nlohmann::json &params);
+
 }  // namespace qs

@@ -23,14 +23,9 @@ MeasureJob create_measure_job(JobStore &store, MeasureRequest request) {
   const auto units = plan_measurement_units(request, *model, imatrix ? &*imatrix : nullptr);
   if (!request.text.empty()) read_calibration_chunks(*model, request);  // fails now, not at the first unit
   const nlohmann::json params = request.to_json();
-  for (const JobInfo &job : store.list_jobs()) {
-    if (job.kind != "measure" || job.params != params) continue;
-    const bool unfinished = job.state == JobState::queued || job.state == JobState::paused ||
-                            job.state == JobState::failed ||
-                            (job.state == JobState::running && job.owner == OwnerStatus::gone);
-    if (!unfinished) continue;
-    store.resume_job(job.id);
-    return {job.id, static_cast<int64_t>(units.size()), true};
+  if (const auto unfinished = find_unfinished_job(store, "measure", params)) {
+    store.resume_job(*unfinished);
+    return {*unfinished, static_cast<int64_t>(units.size()), true};
   }
   const int64_t id = store.create_job("measure", params, static_cast<int64_t>(units.size()));
   return {id, static_cast<int64_t>(units.size()), false};

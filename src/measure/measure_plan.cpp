@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "core/error.h"
+#include "jobs/job_json.h"
 #include "infer/text_input.h"
 #include "jobs/measurement_row.h"
 #include "measure/tensor_position.h"
@@ -23,12 +24,7 @@ std::regex compile_tensor_regex(const std::string &pattern) {
 
 template <typename T>
 T field(const nlohmann::json &params, const char *name) {
-  if (!params.contains(name)) fail("measure job params: missing '", name, "'");
-  try {
-    return params.at(name).get<T>();
-  } catch (const nlohmann::json::exception &) {
-    fail("measure job params: '", name, "' has the wrong type");
-  }
+  return job_param<T>(params, "measure", name);
 }
 
 }  // namespace

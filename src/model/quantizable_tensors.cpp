@@ -1,6 +1,8 @@
 // llama.cpp's rule for which tensors are quantized, reimplemented from its documented behaviour.
 #include "model/quantizable_tensors.h"
 
+#include "model/model_source.h"
+
 namespace qs {
 
 bool tensor_allows_quantization(std::string_view name, std::span<const int64_t> shape) {
@@ -21,6 +23,13 @@ std::vector<const QuantType *> allowed_quant_types(std::string_view name, std::s
     if (!t.is_quantized() || (quantizable && n_cols % t.block_size == 0)) allowed.push_back(&t);
   }
   return allowed;
+}
+
+std::vector<TensorShape> quantizable_tensor_shapes(const ModelSource &model) {
+  std::vector<TensorShape> out;
+  for (const auto &t : model.tensors())
+    if (tensor_allows_quantization(t.name, t.shape)) out.push_back({t.name, t.shape});
+  return out;
 }
 
 }  // namespace qs

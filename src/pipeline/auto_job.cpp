@@ -7,6 +7,7 @@
 #include "convert/stock_presets.h"
 #include "core/byte_size.h"
 #include "core/error.h"
+#include "jobs/job_json.h"
 #include "core/output_path.h"
 #include "core/text_file.h"
 #include "formats/imatrix.h"
@@ -26,12 +27,7 @@ namespace {
 
 template <typename T>
 T field(const nlohmann::json &params, const char *name) {
-  if (!params.contains(name)) fail("auto job params: missing '", name, "'");
-  try {
-    return params.at(name).get<T>();
-  } catch (const nlohmann::json::exception &) {
-    fail("auto job params: '", name, "' has the wrong type");
-  }
+  return job_param<T>(params, "auto", name);
 }
 
 std::string absolute(const std::string &path) { return std::filesystem::absolute(path).lexically_normal().string(); }
@@ -122,14 +118,9 @@ AutoJob create_auto_job(JobStore &store, AutoRequest request) {
   request.validate_and_resolve();
   ModelSource::open(request.model);  // fails now, not at the first stage
   const nlohmann::json params = request.to_json();
-  for (const JobInfo &job : store.list_jobs()) {
-    if (job.kind != "auto" || job.params != params) continue;
-    const bool unfinished = job.state == JobState::queued || job.state == JobState::paused ||
-                            job.state == JobState::failed ||
-                            (job.state == JobState::running && job.owner == OwnerStatus::gone);
-    if (!unfinished) continue;
-    store.resume_job(job.id);
-    return {job.id, true};
+  if (const auto unfinished = find_unfinished_job(store, "auto", params)) {
+    store.resume_job(*unfinished);
+    return {*unfinished, true};
   }
   return {store.create_job("auto", params, static_cast<int64_t>(auto_stages().size())), false};
 }

@@ -10,14 +10,10 @@
 #include <vector>
 
 #include "jobs/measurement_row.h"
+#include "model/quantizable_tensors.h"
 #include "quant/types.h"
 
 namespace qs {
-
-struct TensorShape {
-  std::string name;
-  std::vector<int64_t> shape;  // ggml order
-};
 
 struct Candidate {
   const QuantType *type = nullptr;

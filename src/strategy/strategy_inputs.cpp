@@ -49,8 +49,7 @@ StrategyInputs load_strategy_inputs(const StrategySource &source) {
   if (in.model_source.empty())
     fail("the strategy needs the model the measurements were made on (its tensor shapes and file size): pass --model");
   in.model = ModelSource::open(in.model_source);
-  for (const auto &t : in.model->tensors())
-    if (tensor_allows_quantization(t.name, t.shape)) in.tensors.push_back({t.name, t.shape});
+  in.tensors = quantizable_tensor_shapes(*in.model);
 
   const std::string imatrix_path = source.imatrix.empty() ? job_imatrix : source.imatrix;
   if (!imatrix_path.empty()) {

@@ -19,14 +19,14 @@ std::string shape_text(const std::vector<int64_t> &shape) {
 }  // namespace
 
 void check_strategy_matches_model(const Strategy &strategy,
-                                  const std::vector<std::pair<std::string, std::vector<int64_t>>> &quantizable_tensors,
+                                  const std::vector<TensorShape> &quantizable_tensors,
                                   std::string_view architecture, std::string_view strategy_name) {
   if (strategy.architecture != architecture) {
     fail(strategy_name, ": made for a ", strategy.architecture, " model (", strategy.model_source, "), this is ",
          architecture);
   }
   std::unordered_map<std::string_view, const std::vector<int64_t> *> model_shapes;
-  for (const auto &[name, shape] : quantizable_tensors) model_shapes.emplace(name, &shape);
+  for (const auto &t : quantizable_tensors) model_shapes.emplace(t.name, &t.shape);
 
   std::vector<std::string> mismatches;
   std::unordered_set<std::string_view> listed;

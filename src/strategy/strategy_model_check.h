@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/quantizable_tensors.h"
 #include "strategy/strategy.h"
 
 namespace qs {
@@ -19,7 +20,7 @@ namespace qs {
 // in the model), a shape that differs, a missing tensor (in the model, not in the strategy); with
 // a count of any further mismatches.
 void check_strategy_matches_model(const Strategy &strategy,
-                                  const std::vector<std::pair<std::string, std::vector<int64_t>>> &quantizable_tensors,
+                                  const std::vector<TensorShape> &quantizable_tensors,
                                   std::string_view architecture, std::string_view strategy_name = "the strategy");
 
 }  // namespace qs

@@ -32,13 +32,9 @@ std::string strategy_recipe_text(const Strategy &strategy, RecipeTool tool, cons
 
 Strategy strategy_from_recipe(const ModelSource &model, const std::string &model_source, std::string_view text,
                               const RecipeStrategyRequest &request) {
+  const std::vector<TensorShape> tensors = quantizable_tensor_shapes(model);
   std::vector<std::string> names;
-  std::vector<const SourceTensor *> tensors;
-  for (const auto &t : model.tensors()) {
-    if (!tensor_allows_quantization(t.name, t.shape)) continue;
-    names.push_back(t.name);
-    tensors.push_back(&t);
-  }
+  for (const auto &t : tensors) names.push_back(t.name);
   const RecipeImport imported = import_recipe(request.tool, text, names, request.precedence);
   const QuantType *default_type = request.default_type.empty() ? nullptr : &quant_type_by_name(request.default_type);
 
@@ -56,9 +52,9 @@ Strategy strategy_from_recipe(const ModelSource &model, const std::string &model
       continue;
     }
     StrategyTensor t;
-    t.name = tensors[i]->name;
-    t.shape = tensors[i]->shape;
-    t.type = quant_type(fallback_type(type->id, tensors[i]->row_length()).type).name;
+    t.name = tensors[i].name;
+    t.shape = tensors[i].shape;
+    t.type = quant_type(fallback_type(type->id, t.shape.at(0)).type).name;
     t.reason = ChoiceReason::manual;
     strategy.tensors.push_back(std::move(t));
   }

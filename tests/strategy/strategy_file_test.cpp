@@ -492,7 +492,7 @@ TEST(StrategyFileErrors, FilesThatCannotBeRead) {
 // ---------------------------------------------------------------------------------------------
 // The model check
 
-using ModelTensors = std::vector<std::pair<std::string, std::vector<int64_t>>>;
+using ModelTensors = std::vector<TensorShape>;
 
 Strategy two_tensor_strategy() {
   Strategy s;
@@ -531,7 +531,7 @@ TEST(StrategyModelCheck, AMissingTensorIsNamed) {
 
 TEST(StrategyModelCheck, AShapeMismatchIsNamedWithBothShapes) {
   ModelTensors model = kModel;
-  model[0].second = {256, 128};
+  model[0].shape = {256, 128};
   expect_error_containing([&] { check_strategy_matches_model(two_tensor_strategy(), model, "llama", "s.yaml"); },
                           {"s.yaml", "'blk.0.attn_q.weight'", "[256, 64] in the strategy", "[256, 128] in the model"});
 }
