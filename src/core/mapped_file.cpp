@@ -53,6 +53,11 @@ MappedFile &MappedFile::operator=(MappedFile &&other) noexcept {
   return *this;
 }
 
+void MappedFile::release_pages() const {
+  // The mapping is read-only and private: no page was ever written, so dropping them loses nothing.
+  if (data_) ::madvise(const_cast<uint8_t *>(data_), size_, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t *>(data_), size_);
 }

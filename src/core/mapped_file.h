@@ -23,6 +23,10 @@ class MappedFile {
   size_t size() const { return size_; }
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   const std::filesystem::path &path() const { return path_; }
+  // Drops the pages read so far from this process's resident set (the page cache keeps them; a
+  // later read faults them in again). Streaming a model through once stays at the size of one
+  // tensor instead of growing to the whole file.
+  void release_pages() const;
 
  private:
   std::filesystem::path path_;

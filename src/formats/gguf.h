@@ -123,6 +123,7 @@ class GgufFile {
   const TensorInfo *find_tensor(std::string_view name) const;
   // The tensor's bytes inside the mapping (no copy).
   std::span<const uint8_t> tensor_data(const TensorInfo &info) const;
+  void release_pages() const { file_.release_pages(); }  // see MappedFile::release_pages
 
  private:
   MappedFile file_;
@@ -137,6 +138,10 @@ class GgufFile {
 // size, so offsets are known before any data exists), then write_tensor_data() for each tensor in
 // any order, then finish(). Data goes to "<path>.tmp", renamed to <path> by finish(); a writer
 // destroyed before finish() removes the temporary file, so no half-written output is left.
+//
+// A resumable job keeps the temporary file instead (keep_partial_file()), makes each tensor
+// durable (sync()) before it records the tensor as done, and after a restart reopens the file with
+// resume_partial(): the tensors a previous run finished are kept, not written again.
 class GgufWriter {
  public:
   explicit GgufWriter(std::filesystem::path path, uint32_t alignment = kDefaultAlignment);
@@ -148,7 +153,20 @@ class GgufWriter {
   void add_tensor(std::string name, std::vector<int64_t> shape, GgmlType type);
   // Bytes must be exactly the tensor's size. The header is written on the first call.
   void write_tensor_data(std::string_view name, std::span<const uint8_t> bytes);
+  // The same in consecutive parts, first to last (a tensor streamed by blocks of rows); the tensor
+  // counts as written once its last byte is.
+  void write_tensor_part(std::string_view name, std::span<const uint8_t> bytes);
   void finish();
+
+  // Reopens "<path>.tmp" left by an earlier writer of exactly this file (same header, byte for
+  // byte, and full size) and counts `written` as already there. False, with nothing changed, when
+  // there is no such file or it belongs to another layout: the caller writes every tensor again.
+  bool resume_partial(std::span<const std::string> written);
+  // Data written so far reaches the disk before this returns (a unit commit may follow).
+  void sync();
+  // The destructor leaves "<path>.tmp" in place (a paused job resumes from it).
+  void keep_partial_file() { keep_partial_ = true; }
+  const std::filesystem::path &partial_path() const { return tmp_path_; }
 
   const std::vector<TensorInfo> &tensors() const { return tensors_; }
   // The size the finished file will have, known as soon as the metadata and tensors are added.
@@ -156,6 +174,8 @@ class GgufWriter {
 
  private:
   std::vector<uint8_t> header_bytes() const;  // magic to data section, padded to the alignment
+  uint64_t data_section_bytes() const;        // every tensor, each padded to the alignment
+  size_t tensor_index(std::string_view name) const;
   void write_header();
   std::filesystem::path path_;
   std::filesystem::path tmp_path_;
@@ -163,10 +183,12 @@ class GgufWriter {
   std::vector<KeyValue> metadata_;
   std::vector<TensorInfo> tensors_;
   std::vector<bool> written_;
-  uint64_t data_offset_ = 0;
+  std::vector<uint64_t> part_bytes_;  // bytes written so far by write_tensor_part
+  uint64_t data_offset_ = 0;  // the header's size, once it is written
   int fd_ = -1;
   bool header_written_ = false;
   bool finished_ = false;
+  bool keep_partial_ = false;
 };
 
 }  // namespace qs::gguf

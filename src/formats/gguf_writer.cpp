@@ -2,6 +2,7 @@
 // header can be written before any data exists and tensors streamed one at a time, in the layout
 // ggml's reader insists on: tensors in table order, each padded to the alignment.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -85,7 +86,7 @@ GgufWriter::GgufWriter(std::filesystem::path path, uint32_t alignment)
 
 GgufWriter::~GgufWriter() {
   if (fd_ >= 0) ::close(fd_);
-  if (!finished_) {
+  if (!finished_ && !keep_partial_) {
     std::error_code ignored;
     std::filesystem::remove(tmp_path_, ignored);
   }
@@ -120,6 +121,7 @@ void GgufWriter::add_tensor(std::string name, std::vector<int64_t> shape, GgmlTy
   info.offset = tensors_.empty() ? 0 : padded_bytes(tensors_.back().offset + tensors_.back().n_bytes, alignment_);
   tensors_.push_back(std::move(info));
   written_.push_back(false);
+  part_bytes_.push_back(0);
 }
 
 std::vector<uint8_t> GgufWriter::header_bytes() const {
@@ -144,34 +146,85 @@ std::vector<uint8_t> GgufWriter::header_bytes() const {
   return std::move(header.bytes);
 }
 
-uint64_t GgufWriter::file_bytes() const {
-  const uint64_t data_offset = header_bytes().size();
+uint64_t GgufWriter::data_section_bytes() const {
   // The last tensor is padded too (ggml counts padded sizes when it checks the data section).
-  return tensors_.empty() ? data_offset
-                          : data_offset + padded_bytes(tensors_.back().offset + tensors_.back().n_bytes, alignment_);
+  return tensors_.empty() ? 0 : padded_bytes(tensors_.back().offset + tensors_.back().n_bytes, alignment_);
+}
+
+uint64_t GgufWriter::file_bytes() const {
+  return (header_written_ ? data_offset_ : header_bytes().size()) + data_section_bytes();
 }
 
 void GgufWriter::write_header() {
   const std::vector<uint8_t> header = header_bytes();
-  data_offset_ = header.size();
-
-  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd_ = ::open(tmp_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(tmp_path_.string(), ": cannot create: ", std::strerror(errno));
   write_all(fd_, header.data(), header.size(), 0, tmp_path_);
+  data_offset_ = header.size();
   header_written_ = true;
+  // Full size from the start: a resumed run recognises a partial file by its header and size.
+  if (::ftruncate(fd_, static_cast<off_t>(file_bytes())) != 0)
+    fail(tmp_path_.string(), ": cannot size file: ", std::strerror(errno));
+}
+
+size_t GgufWriter::tensor_index(std::string_view name) const {
+  for (size_t i = 0; i < tensors_.size(); ++i)
+    if (tensors_[i].name == name) return i;
+  return tensors_.size();
+}
+
+bool GgufWriter::resume_partial(std::span<const std::string> written) {
+  if (header_written_) fail("GGUF writer: resume_partial after data was written");
+  std::vector<size_t> indices;
+  for (const auto &name : written) {
+    const size_t index = tensor_index(name);
+    if (index == tensors_.size()) return false;
+    indices.push_back(index);
+  }
+  const int fd = ::open(tmp_path_.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  const std::vector<uint8_t> header = header_bytes();
+  std::vector<uint8_t> on_disk(header.size());
+  struct stat st {};
+  const bool same = ::fstat(fd, &st) == 0 &&
+                    static_cast<uint64_t>(st.st_size) == header.size() + data_section_bytes() &&
+                    ::pread(fd, on_disk.data(), on_disk.size(), 0) == static_cast<ssize_t>(on_disk.size()) &&
+                    on_disk == header;
+  if (!same) {
+    ::close(fd);
+    return false;
+  }
+  fd_ = fd;
+  data_offset_ = header.size();
+  header_written_ = true;
+  for (size_t index : indices) written_[index] = true;
+  return true;
+}
+
+void GgufWriter::sync() {
+  if (fd_ >= 0 && ::fdatasync(fd_) != 0) fail(tmp_path_.string(), ": cannot flush to disk: ", std::strerror(errno));
 }
 
 void GgufWriter::write_tensor_data(std::string_view name, std::span<const uint8_t> bytes) {
-  size_t index = tensors_.size();
-  for (size_t i = 0; i < tensors_.size(); ++i)
-    if (tensors_[i].name == name) index = i;
+  const size_t index = tensor_index(name);
+  if (index == tensors_.size()) fail("GGUF writer: no tensor named '", name, "' was added");
+  if (bytes.size() != tensors_[index].n_bytes)
+    fail("GGUF writer: tensor '", name, "' needs ", tensors_[index].n_bytes, " bytes, got ", bytes.size());
+  write_tensor_part(name, bytes);
+}
+
+void GgufWriter::write_tensor_part(std::string_view name, std::span<const uint8_t> bytes) {
+  const size_t index = tensor_index(name);
   if (index == tensors_.size()) fail("GGUF writer: no tensor named '", name, "' was added");
   const TensorInfo &t = tensors_[index];
-  if (bytes.size() != t.n_bytes) fail("GGUF writer: tensor '", name, "' needs ", t.n_bytes, " bytes, got ", bytes.size());
   if (written_[index]) fail("GGUF writer: tensor '", name, "' written twice");
+  uint64_t &done = part_bytes_[index];
+  if (done + bytes.size() > t.n_bytes)
+    fail("GGUF writer: tensor '", name, "' needs ", t.n_bytes, " bytes, got ", done + bytes.size());
   if (!header_written_) write_header();
-  write_all(fd_, bytes.data(), bytes.size(), data_offset_ + t.offset, tmp_path_);
-  written_[index] = true;
+  write_all(fd_, bytes.data(), bytes.size(), data_offset_ + t.offset + done, tmp_path_);
+  done += bytes.size();
+  written_[index] = done == t.n_bytes;
 }
 
 void GgufWriter::finish() {
@@ -179,8 +232,6 @@ void GgufWriter::finish() {
   for (size_t i = 0; i < tensors_.size(); ++i)
     if (!written_[i]) fail("GGUF writer: tensor '", tensors_[i].name, "' has no data");
   if (!header_written_) write_header();
-  const uint64_t end = file_bytes();
-  if (::ftruncate(fd_, static_cast<off_t>(end)) != 0) fail(tmp_path_.string(), ": cannot size file: ", std::strerror(errno));
   if (::fsync(fd_) != 0) fail(tmp_path_.string(), ": cannot flush to disk: ", std::strerror(errno));
   if (::close(fd_) != 0) {
     fd_ = -1;

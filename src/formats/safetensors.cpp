@@ -392,6 +392,11 @@ std::vector<std::filesystem::path> SafetensorsModel::files() const {
   return paths;
 }
 
+void SafetensorsModel::release_pages() const {
+  for (const auto &shard : shards_)
+    if (shard.owned.empty()) shard.mapping.release_pages();
+}
+
 float f8_e4m3_to_f32(uint8_t bits) {
   const bool negative = (bits & 0x80u) != 0;
   const int exponent = (bits >> 3) & 0xf;

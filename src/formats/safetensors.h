@@ -73,6 +73,8 @@ class SafetensorsModel {
   const std::map<std::string, std::string> &metadata() const { return metadata_; }
   // The .safetensors files in use.
   std::vector<std::filesystem::path> files() const;
+  // See MappedFile::release_pages (a model held in memory keeps its bytes).
+  void release_pages() const;
 
  private:
   // One file's bytes: a mapping, or (from_memory) an owned copy. Tensor spans point into it,

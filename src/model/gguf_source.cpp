@@ -25,6 +25,21 @@ class GgufSource final : public ModelSource {
   }
 
   Kind kind() const override { return Kind::Gguf; }
+  void release_pages() const override { file_.release_pages(); }
+
+  bool reads_rows(const SourceTensor &) const override { return true; }  // ggml rows are contiguous
+  void read_f32_rows(const SourceTensor &tensor, int64_t first_row, int64_t n_rows, float *out) const override {
+    const gguf::TensorInfo *info = file_.find_tensor(tensor.name);
+    if (!info) fail(path_.string(), ": no tensor named '", tensor.name, "'");
+    const QuantType &type = quant_type(info->type);
+    const int64_t n_cols = tensor.row_length();
+    if (first_row < 0 || n_rows < 0 || first_row + n_rows > tensor.n_rows())
+      fail(path_.string(), ": tensor '", tensor.name, "': rows ", first_row, "+", n_rows, " out of ", tensor.n_rows());
+    const size_t row_bytes = type.row_bytes(n_cols);
+    const auto data = file_.tensor_data(*info).subspan(static_cast<size_t>(first_row) * row_bytes,
+                                                      static_cast<size_t>(n_rows) * row_bytes);
+    dequantize_values(type, data.data(), out, n_rows * n_cols);
+  }
 
   void read_f32(const SourceTensor &tensor, float *out) const override {
     const gguf::TensorInfo *info = file_.find_tensor(tensor.name);

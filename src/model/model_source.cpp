@@ -32,6 +32,10 @@ const SourceTensor &ModelSource::get(std::string_view gguf_name) const {
   fail(path_.string(), ": no tensor named '", gguf_name, "'");
 }
 
+void ModelSource::read_f32_rows(const SourceTensor &tensor, int64_t, int64_t, float *) const {
+  fail(path_.string(), ": tensor '", tensor.name, "' cannot be read by rows");
+}
+
 std::vector<float> ModelSource::read_f32(const SourceTensor &tensor) const {
   std::vector<float> values(static_cast<size_t>(tensor.n_elements()));
   read_f32(tensor, values.data());

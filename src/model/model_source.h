@@ -52,6 +52,14 @@ class ModelSource {
   // The tensor's values as f32 (dequantized / converted), n_elements() floats into out.
   virtual void read_f32(const SourceTensor &tensor, float *out) const = 0;
   std::vector<float> read_f32(const SourceTensor &tensor) const;
+  // Rows [first_row, first_row + n_rows) of read_f32's values (a row is shape[0] values), reading
+  // only their bytes, where the source can (reads_rows): an export then holds a block of rows,
+  // not the tensor.
+  virtual bool reads_rows(const SourceTensor &tensor) const { return false; }
+  virtual void read_f32_rows(const SourceTensor &tensor, int64_t first_row, int64_t n_rows, float *out) const;
+  // After reading a tensor in a single pass over the model: its source pages leave the resident
+  // set (MappedFile::release_pages), so peak memory follows the largest tensor, not the file.
+  virtual void release_pages() const {}
 
  protected:
   std::filesystem::path path_;

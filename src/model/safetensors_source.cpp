@@ -45,6 +45,17 @@ class SafetensorsSource final : public ModelSource {
   }
 
   Kind kind() const override { return Kind::Safetensors; }
+  void release_pages() const override { checkpoint_.release_pages(); }
+
+  bool reads_rows(const SourceTensor &tensor) const override {
+    const GgufTensorPlan *p = plan_.find(tensor.name);
+    return p && planned_rows_readable(*p);
+  }
+  void read_f32_rows(const SourceTensor &tensor, int64_t first_row, int64_t n_rows, float *out) const override {
+    const GgufTensorPlan *p = plan_.find(tensor.name);
+    if (!p) fail(path_.string(), ": no tensor named '", tensor.name, "'");
+    read_planned_rows(*p, first_row, n_rows, out);
+  }
 
   void read_f32(const SourceTensor &tensor, float *out) const override {
     const GgufTensorPlan *p = plan_.find(tensor.name);

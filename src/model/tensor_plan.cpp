@@ -286,4 +286,59 @@ void read_planned_tensor(const GgufTensorPlan &plan, const ModelConfig &config, 
   permute_qk_rows(rows.data(), out, plan.permutation_heads, n_rows, n_rows == 0 ? 0 : plan.n_elements() / n_rows);
 }
 
+
+namespace {
+
+// Rows of a source tensor as floats: a view of just their bytes, converted like a whole tensor.
+void read_source_rows(const SafetensorsTensor &tensor, int64_t first_row, int64_t n_rows, int64_t n_cols, float *out) {
+  const size_t element_bytes = dtype_size(tensor.dtype);
+  const size_t begin = static_cast<size_t>(first_row * n_cols) * element_bytes;
+  const size_t count = static_cast<size_t>(n_rows * n_cols) * element_bytes;
+  if (begin + count > tensor.bytes.size()) fail(tensor.file.string(), ": tensor \"", tensor.name, "\": rows out of range");
+  SafetensorsTensor rows = tensor;
+  rows.bytes = tensor.bytes.subspan(begin, count);
+  rows.shape = {n_rows * n_cols};
+  read_as_f32(rows, out);
+}
+
+}  // namespace
+
+bool planned_rows_readable(const GgufTensorPlan &plan) {
+  // A permuted 1-D bias moves values within its one ggml row: only whole reads do that.
+  return !plan.sources.empty() && plan.sources[0].fused == FusedPart::None &&
+         (plan.permutation == RowPermutation::None || plan.ggml_shape.size() >= 2);
+}
+
+void read_planned_rows(const GgufTensorPlan &plan, int64_t first_row, int64_t n_rows, float *out) {
+  if (!planned_rows_readable(plan)) fail("tensor '", plan.name, "' cannot be read by rows");
+  const int64_t n_cols = plan.ggml_shape.empty() ? 1 : plan.ggml_shape[0];
+  const int64_t total_rows = n_cols == 0 ? 0 : plan.n_elements() / n_cols;
+  if (first_row < 0 || n_rows < 0 || first_row + n_rows > total_rows)
+    fail("tensor '", plan.name, "': rows ", first_row, "+", n_rows, " out of ", total_rows);
+  const TensorSource &first = plan.sources[0];
+  if (first.expert >= 0) {
+    const int64_t rows_per_expert = total_rows / static_cast<int64_t>(plan.sources.size());
+    for (int64_t done = 0; done < n_rows;) {
+      const int64_t row = first_row + done;
+      const int64_t expert = row / rows_per_expert, local = row % rows_per_expert;
+      const int64_t run = std::min(n_rows - done, rows_per_expert - local);
+      const TensorSource *source = nullptr;
+      for (const auto &s : plan.sources)
+        if (s.expert == expert) source = &s;
+      if (!source) fail("tensor '", plan.name, "': no source for expert ", expert);
+      read_source_rows(*source->tensor, local, run, n_cols, out + done * n_cols);
+      done += run;
+    }
+    return;
+  }
+  if (plan.permutation == RowPermutation::None) {
+    read_source_rows(*first.tensor, first_row, n_rows, n_cols, out);
+    return;
+  }
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const int64_t source_row = permuted_qk_source_row(first_row + r, plan.permutation_heads, total_rows);
+    read_source_rows(*first.tensor, source_row, 1, n_cols, out + r * n_cols);
+  }
+}
+
 }  // namespace qs

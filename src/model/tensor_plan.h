@@ -60,4 +60,10 @@ std::vector<int64_t> expected_ggml_shape(const ModelConfig &config, std::string_
 // fused tensors split) as floats.
 void read_planned_tensor(const GgufTensorPlan &plan, const ModelConfig &config, float *out);
 
+// Rows [first_row, first_row + n_rows) of the same values (a row is ggml_shape[0] values; stacked
+// experts count their rows one after the other), reading only those rows' bytes. Fused HF tensors
+// and computed ones have no such path (planned_rows_readable is false): read them whole.
+bool planned_rows_readable(const GgufTensorPlan &plan);
+void read_planned_rows(const GgufTensorPlan &plan, int64_t first_row, int64_t n_rows, float *out);
+
 }  // namespace qs

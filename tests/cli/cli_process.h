@@ -43,6 +43,9 @@ inline pid_t spawn_cli(const ScratchDir &dir, std::vector<std::string> args, con
     const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(out, 1);
     dup2(err, 2);
+    // Commands that keep jobs use a database in the test's directory unless told otherwise.
+    static std::string default_db = "QUANTSCOPE_DB=" + (dir.path() / "jobs.db").string();
+    putenv(default_db.data());
     for (auto &entry : env) putenv(entry.data());
     std::vector<char *> argv{const_cast<char *>(QUANTSCOPE_BINARY)};
     for (auto &arg : args) argv.push_back(arg.data());

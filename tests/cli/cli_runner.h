@@ -26,7 +26,10 @@ struct CliResult {
 inline CliResult run_quantscope(const std::string &args) {
   ScratchDir scratch;
   const auto err_path = scratch.path() / "stderr";
-  const std::string command = std::string(QUANTSCOPE_BINARY) + " " + args + " 2>" + err_path.string();
+  // Commands that keep jobs (measure, quantize) write to a database of this call's own, not the
+  // user's, unless the test passes --db.
+  const std::string command = "QUANTSCOPE_DB=" + (scratch.path() / "jobs.db").string() + " " +
+                              std::string(QUANTSCOPE_BINARY) + " " + args + " 2>" + err_path.string();
   CliResult result;
   FILE *pipe = popen(command.c_str(), "r");
   if (!pipe) return result;

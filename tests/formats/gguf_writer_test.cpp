@@ -145,3 +145,86 @@ TEST(GgufWriter, AFullDiskIsAClearErrorAndLeavesNothing) {
 
 }  // namespace
 }  // namespace qs
+
+namespace qs {
+namespace {
+
+// Two tensors, as a resumable job writes them: the first, then a "crash" that keeps the partial file.
+void write_first_of_two(const std::filesystem::path &path, const std::vector<float> &a, GgmlType b_type) {
+  gguf::GgufWriter w(path);
+  w.set("general.name", gguf::Value(std::string("resume")));
+  w.add_tensor("a", {4}, GgmlType::F32);
+  w.add_tensor("b", {4}, b_type);
+  w.keep_partial_file();
+  w.write_tensor_data("a", as_bytes(a));
+  w.sync();
+}
+
+TEST(GgufWriter, ResumesItsOwnPartialFileAndWritesTheSameBytes) {
+  ScratchDir dir;
+  const std::vector<float> a = {1, 2, 3, 4}, b = {5, 6, 7, 8};
+  {
+    gguf::GgufWriter whole(dir.path() / "whole.gguf");
+    whole.set("general.name", gguf::Value(std::string("resume")));
+    whole.add_tensor("a", {4}, GgmlType::F32);
+    whole.add_tensor("b", {4}, GgmlType::F32);
+    whole.write_tensor_data("a", as_bytes(a));
+    whole.write_tensor_data("b", as_bytes(b));
+    whole.finish();
+  }
+  write_first_of_two(dir.path() / "x.gguf", a, GgmlType::F32);
+  ASSERT_TRUE(std::filesystem::exists(dir.path() / "x.gguf.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "x.gguf"));
+
+  gguf::GgufWriter w(dir.path() / "x.gguf");
+  w.set("general.name", gguf::Value(std::string("resume")));
+  w.add_tensor("a", {4}, GgmlType::F32);
+  w.add_tensor("b", {4}, GgmlType::F32);
+  const std::vector<std::string> written = {"a"};
+  ASSERT_TRUE(w.resume_partial(written));
+  EXPECT_THROW(w.write_tensor_data("a", as_bytes(a)), Error);  // already there
+  w.write_tensor_data("b", as_bytes(b));
+  w.finish();
+  EXPECT_EQ(read_file(dir.path() / "x.gguf"), read_file(dir.path() / "whole.gguf"));
+}
+
+TEST(GgufWriter, RefusesAPartialFileOfAnotherLayout) {
+  ScratchDir dir;
+  const std::vector<float> a = {1, 2, 3, 4};
+  write_first_of_two(dir.path() / "x.gguf", a, GgmlType::F16);  // b was F16 in that run
+  const auto make = [&](gguf::GgufWriter &w, const char *name) {
+    w.set("general.name", gguf::Value(std::string(name)));
+    w.add_tensor("a", {4}, GgmlType::F32);
+    w.add_tensor("b", {4}, GgmlType::F32);
+  };
+  const std::vector<std::string> written = {"a"};
+  {
+    gguf::GgufWriter w(dir.path() / "x.gguf");
+    make(w, "resume");
+    EXPECT_FALSE(w.resume_partial(written));  // b's type differs: another header
+    w.keep_partial_file();
+  }
+  {
+    gguf::GgufWriter w(dir.path() / "x.gguf");
+    make(w, "other");
+    EXPECT_FALSE(w.resume_partial(written));  // other metadata
+    w.keep_partial_file();
+  }
+  {
+    gguf::GgufWriter w(dir.path() / "x.gguf");
+    make(w, "resume");
+    const std::vector<std::string> unknown = {"c"};
+    EXPECT_FALSE(w.resume_partial(unknown));
+    w.keep_partial_file();
+  }
+  std::filesystem::resize_file(dir.path() / "x.gguf.tmp", 100);  // truncated
+  gguf::GgufWriter w(dir.path() / "x.gguf");
+  make(w, "resume");
+  EXPECT_FALSE(w.resume_partial(written));
+  gguf::GgufWriter none(dir.path() / "y.gguf");
+  none.add_tensor("a", {4}, GgmlType::F32);
+  EXPECT_FALSE(none.resume_partial(written));  // no partial file at all
+}
+
+}  // namespace
+}  // namespace qs
