@@ -44,7 +44,8 @@ export interface CandidateTensor {
 }
 export interface Candidates { metric: string; tensors: CandidateTensor[] }
 
-export interface ParetoPoint { bytes: number; bpw: number; error: number }
+// bytes: the tensors' bytes; file_bytes: the whole GGUF (null when it cannot be laid out).
+export interface ParetoPoint { bytes: number; file_bytes?: number | null; bpw: number; error: number }
 export interface Pareto { metric: string; points: ParetoPoint[] }
 
 export interface StrategyTensor { type: string; reason: string; shape: number[]; bits?: number; bytes?: number; predicted?: number | null }

@@ -71,7 +71,7 @@ export function showError(form: Element, error: unknown): void {
   clearErrors(form);
   const message = error instanceof Error ? error.message : String(error);
   const field = error instanceof ApiError ? error.field : undefined;
-  const target = field ? form.querySelector(`[data-field="${CSS.escape(field)}"]`) : null;
+  const target = field ? fieldElement(form, field) : null;
   const box = h("div", { class: "error", role: "alert" }, message);
   if (target) {
     target.classList.add("has-error");
@@ -79,6 +79,17 @@ export function showError(form: Element, error: unknown): void {
   } else {
     (form.querySelector(".form-error") ?? form).appendChild(box);
   }
+}
+
+// The API names fields by their path in the request ("params.model", "budget.size"); the form
+// row is found by the whole path, then without "params.", then by its first part.
+function fieldElement(form: Element, field: string): Element | null {
+  const names = [field, field.replace(/^params\./, ""), field.replace(/^params\./, "").split(".")[0]];
+  for (const name of names) {
+    const el = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+    if (el) return el;
+  }
+  return null;
 }
 
 export function clearErrors(form: Element): void {

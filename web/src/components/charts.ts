@@ -70,7 +70,7 @@ export interface ParetoChart extends Chart { mark: (index: number) => void }
 
 // The least summed error for every size; `mark` moves the point of the current budget.
 export function paretoChart(container: HTMLElement, points: ParetoPoint[], metric: string): ParetoChart {
-  const xs = points.map((p) => p.bytes / MIB);
+  const xs = points.map((p) => (p.file_bytes ?? p.bytes) / MIB);
   const ys = points.map((p) => (p.error > 0 ? p.error : null));
   let marked = -1;
   const markSeries = () => points.map((p, i) => (i === marked && p.error > 0 ? p.error : null));
@@ -87,7 +87,7 @@ export function paretoChart(container: HTMLElement, points: ParetoPoint[], metri
   const chart = new uPlot(opts, [xs, ys, markSeries()] as uPlot.AlignedData, container);
   const unfit = fit(chart, container);
   return {
-    mark: (index: number) => { marked = index; chart.setData([xs, ys, markSeries()] as uPlot.AlignedData, false); chart.redraw(); },
+    mark: (index: number) => { marked = index; chart.setData([xs, ys, markSeries()] as uPlot.AlignedData); },
     destroy: () => { unfit(); chart.destroy(); },
   };
 }

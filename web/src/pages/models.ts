@@ -34,7 +34,7 @@ export function render(root: HTMLElement, args: string[]): void {
   Promise.all([files("model"), serverInfo()]).then(([list, info]) => {
     replace(picker, h("option", { value: "" }, list.length ? "choose a model…" : "no model under the roots"),
       list.map((f) => h("option", { value: f.path }, `${shortPath(f.path, info.roots)} (${formatBytes(f.bytes)})`)));
-    const wanted = args[0] ?? (list.length === 1 ? list[0].path : "");
+    const wanted = args[0] ?? list[0]?.path ?? "";
     if (wanted) {
       picker.value = wanted;
       open(wanted);

@@ -17,7 +17,7 @@ export function render(root: HTMLElement, args: string[]): Cleanup {
   const strategyList = h("datalist", { id: "strategy-files" });
   const preset = select(PRESETS, "Q4_K_M", { "data-role": "preset" });
   const imatrix = h("select", { "data-role": "imatrix" }, h("option", { value: "" }, "none"));
-  const output = h("input", { type: "text", "data-role": "output", placeholder: "/abs/path/out.gguf" });
+  const output = h("input", { type: "text", size: 50, "data-role": "output", placeholder: "/abs/path/out.gguf" });
   const submit = h("button", { type: "submit", class: "primary" }, "Quantize");
   const strategyField = field("strategy", "Strategy file", strategy);
   const presetField = field("preset", "Preset", preset);

@@ -56,7 +56,7 @@ export function render(root: HTMLElement, args: string[]): Cleanup {
   const tableBox = h("div");
   const tableError = h("div", { class: "form-error" });
 
-  const savePath = h("input", { type: "text", "data-role": "save-path", placeholder: "/abs/path/strategy.yaml" });
+  const savePath = h("input", { type: "text", size: 60, "data-role": "save-path", placeholder: "/abs/path/strategy.yaml" });
   const saveButton = h("button", { type: "button", "data-role": "save" }, "Save");
   const saved = h("span", { class: "ok", "data-role": "saved" });
   const saveForm = h("form", { class: "toolbar" }, field("path", "Save to (.yaml or .json)", savePath), saveButton, saved, h("div", { class: "form-error" }));
@@ -145,9 +145,11 @@ export function render(root: HTMLElement, args: string[]): Cleanup {
     if (!pareto?.points.length) return;
     const i = Number(slider.value);
     const p = pareto.points[i];
-    sliderReadout.textContent = `${formatBytes(p.bytes)} · ${p.bpw.toFixed(3)} bpw · ${pareto.metric} ${formatNumber(p.error)}`;
+    const fileBytes = p.file_bytes ?? p.bytes + (strategy?.fixed_bytes ?? 0);
+    sliderReadout.textContent = `${formatBytes(fileBytes)} · ${p.bpw.toFixed(3)} bpw · ${pareto.metric} ${formatNumber(p.error)}`;
     chart?.mark(i);
-    solveDebounced({ size: p.bytes });
+    // A size budget is the whole file, as a string ("4718592", "4.5MiB").
+    solveDebounced({ size: String(fileBytes) });
   };
   slider.addEventListener("input", sliderMoved);
   kneeButton.addEventListener("click", () => solve({ knee: true }));
