@@ -66,7 +66,7 @@ const routes = [
     return { rows: rows.slice(after), next: Math.max(after, rows.length) };
   }],
   ["POST", /^\/api\/jobs$/, (_m, _q, body) => {
-    if (body.kind !== "measure") throw { status: 400, field: "kind", message: `kind: '${body.kind}' is not created by the mock` };
+    if (body.kind !== "measure") throw { status: 400, field: "kind", message: `kind: '${body.kind}' is not a job kind the server creates (mock: measure)` };
     const p = body.params;
     const args = ["measure", p.model, "--metric", p.metric, "--db", db, "--detach", "--json", "--chunks", String(p.chunks ?? 8)];
     if (p.types?.length) args.push("--types", p.types.join(","));
@@ -149,7 +149,7 @@ function events(res) {
   res.on("close", () => clearInterval(timer));
 }
 
-createServer(async (req, res) => {
+const server = createServer(async (req, res) => {
   const url = new URL(req.url, "http://x");
   if (url.pathname === "/api/events") return events(res);
   let body = "";
@@ -162,4 +162,5 @@ createServer(async (req, res) => {
   } catch (e) {
     send(e.status ?? 500, { error: { message: e.message ?? String(e.stderr ?? e), field: e.field } });
   }
-}).listen(port, "127.0.0.1", () => console.log(`mock api: http://127.0.0.1:${port}/ (db ${db}, root ${root})`));
+});
+server.listen(port, "127.0.0.1", () => console.log(`mock api: listening on http://127.0.0.1:${server.address().port}/ (db ${db}, root ${root})`));

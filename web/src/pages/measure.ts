@@ -3,7 +3,7 @@
 import { get, post, query } from "../api";
 import { onJob } from "../events";
 import { files, quantTypes, serverInfo } from "../state";
-import type { Job, JobDetail, MeasurementPage, MeasurementRow } from "../types";
+import type { Job, JobDetail, MeasurementPage, MeasurementRow, ModelInfo } from "../types";
 import { clearErrors, field, formatBytes, h, replace, select, shortPath, showError } from "../ui";
 import { jobPanel } from "../components/job-panel";
 import { HeatMap } from "../components/heat-map";
@@ -29,11 +29,16 @@ export function render(root: HTMLElement, args: string[]): Cleanup {
 
 function existingJobs(current: number | null, cleanups: Cleanup[]): HTMLElement {
   const picker = h("select", { "data-role": "job-select" }, h("option", { value: "" }, "open a measure job…"));
-  const seen = new Set<number>();
+  const options = new Map<number, HTMLOptionElement>();
   cleanups.push(onJob((job) => {
-    if (job.kind !== "measure" || seen.has(job.id)) return;
-    seen.add(job.id);
-    picker.appendChild(h("option", { value: String(job.id), selected: job.id === current }, `#${job.id} (${job.state})`));
+    if (job.kind !== "measure") return;
+    let option = options.get(job.id);
+    if (!option) {
+      option = h("option", { value: String(job.id), selected: job.id === current });
+      options.set(job.id, option);
+      picker.appendChild(option);
+    }
+    option.textContent = `#${job.id} (${job.state})`;
   }));
   picker.addEventListener("change", () => { if (picker.value) location.hash = `#/measure/${picker.value}`; });
   return h("div", { class: "toolbar" }, h("label", {}, "Measure jobs "), picker);
@@ -98,6 +103,7 @@ function measureForm(): HTMLFormElement {
 
 function jobView(jobId: number, cleanups: Cleanup[]): HTMLElement {
   const rows: MeasurementRow[] = [];
+  let modelTensors: string[] = [];  // every quantizable tensor: the map's cells before their rows arrive
   let next = 0, fetching = false, again = false;
   const typeSelect = h("select", { "data-role": "heat-type" });
   const metricSelect = h("select", { "data-role": "heat-metric" });
@@ -112,7 +118,9 @@ function jobView(jobId: number, cleanups: Cleanup[]): HTMLElement {
     syncOptions(typeSelect, types);
     syncOptions(metricSelect, metrics);
     const type = typeSelect.value, metric = metricSelect.value;
-    heat.setValues(rows.filter((r) => r.type === type).map((r) => ({ tensor: r.tensor, value: r.metrics[metric] ?? null })));
+    const values = new Map(rows.filter((r) => r.type === type).map((r) => [r.tensor, r.metrics[metric] ?? null]));
+    const names = [...new Set([...modelTensors, ...values.keys()])];
+    heat.setValues(names.map((tensor) => ({ tensor, value: values.get(tensor) ?? null, label: values.has(tensor) ? undefined : "not measured yet" })));
     rowCount.textContent = `${rows.length} rows`;
   };
   typeSelect.addEventListener("change", redraw);
@@ -144,9 +152,17 @@ function jobView(jobId: number, cleanups: Cleanup[]): HTMLElement {
     replace(done, job.state === "done" ? h("a", { href: `#/strategy/${jobId}`, class: "button primary", "data-role": "to-strategy" }, "Choose a strategy from this job →") : null);
   });
   cleanups.push(panel.dispose);
+  let tensorRegex = "";
   get<JobDetail>(`/api/jobs/${jobId}`).then((d) => {
     const p = d.params;
+    tensorRegex = String(p.tensors ?? "");
     params.textContent = `${String(p.model)} · metric ${String(p.metric)} · types ${(p.types as string[] | undefined)?.join(",") || "the ladder"}`;
+    return get<ModelInfo>("/api/models/inspect" + query({ path: String(p.model) }));
+  }).then((model) => {
+    let only: RegExp | null = null;
+    try { only = tensorRegex ? new RegExp(tensorRegex) : null; } catch { /* the server checked it; ECMAScript may differ */ }
+    modelTensors = model.tensors.filter((t) => t.quantizable && (!only || only.test(t.name))).map((t) => t.name);
+    redraw();
   }).catch((e) => { params.textContent = (e as Error).message; });
   fetchRows();
 
