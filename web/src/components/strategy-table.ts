@@ -34,10 +34,22 @@ export function strategyTable(options: StrategyTableOptions) {
     { key: "reason", title: "reason", width: "5.5rem", render: (r) => r.reason, sortValue: (r) => r.reason },
   ], { rowKey: (r) => r.name, height: 420, onRowClick: (r) => options.onRowClick(r.name) });
 
+  let rows: Row[] = [];
+  const filter = h("input", { type: "search", placeholder: "tensor name contains", "data-role": "strategy-filter" });
+  const count = h("span", { class: "muted" });
+  const apply = () => {
+    const text = filter.value.trim();
+    const shown = text ? rows.filter((r) => r.name.includes(text)) : rows;
+    table.setRows(shown);
+    count.textContent = `${shown.length} of ${rows.length} tensors`;
+  };
+  filter.addEventListener("input", apply);
+
   return {
-    el: table.el,
+    el: h("div", {}, h("div", { class: "toolbar" }, filter, count), table.el),
     setStrategy(s: StrategyFile) {
-      table.setRows(Object.entries(s.tensors).map(([name, t]) => ({ ...t, name, ...tensorPlace(name) })));
+      rows = Object.entries(s.tensors).map(([name, t]) => ({ ...t, name, ...tensorPlace(name) }));
+      apply();
     },
     select(name: string) { table.select(name); },
   };
