@@ -154,6 +154,10 @@ test("strategy: tensor chart, budget slider, hand edit, save, recipe", async () 
   }, smallest);
   assert.equal(await page.locator('.vt-row[data-key="token_embd.weight"] .vt-cell').last().innerText(), "manual");
 
+  // A path outside the roots: the API's error lands next to the field it names.
+  await page.fill('[data-role="save-path"]', "/etc/quantscope-web-test.yaml");
+  await page.click('[data-role="save"]');
+  await page.locator('.field:has([data-role="save-path"]) .error', { hasText: /outside/ }).waitFor();
   await page.fill('[data-role="save-path"]', strategyPath);
   await page.click('[data-role="save"]');
   await page.locator('[data-role="saved"]', { hasText: strategyPath }).waitFor();
@@ -165,6 +169,13 @@ test("strategy: tensor chart, budget slider, hand edit, save, recipe", async () 
   await page.locator('[data-role="recipe-text"]').waitFor();
   assert.match(await text('[data-role="recipe-text"]'), /token_embd/);
   await page.fill('[data-role="strategy-filter"]', "");
+  // For the picture: a budget two thirds along the curve (the hand-set tensor stays pinned).
+  const edited = await sizeOf();
+  await page.$eval('[data-role="budget-slider"]', (el) => { el.value = String(Math.round(el.max * 0.66)); el.dispatchEvent(new Event("input")); });
+  await page.waitForFunction((b) => {
+    const m = document.querySelector('[data-role="total-size"]')?.textContent?.match(/\(([\d,]+) bytes\)/);
+    return m && Number(m[1].replaceAll(",", "")) > b;
+  }, edited);
   await shot("strategy");
 });
 
