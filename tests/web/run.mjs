@@ -176,6 +176,8 @@ test("strategy: tensor chart, budget slider, hand edit, save, recipe", async () 
     const m = document.querySelector('[data-role="total-size"]')?.textContent?.match(/\(([\d,]+) bytes\)/);
     return m && Number(m[1].replaceAll(",", "")) > b;
   }, edited);
+  await page.click('[data-role="recipe"]');
+  await page.locator('[data-role="recipe-text"]').waitFor();
   await shot("strategy");
 });
 
@@ -197,7 +199,6 @@ test("quantize: the saved strategy into a GGUF", async () => {
     const message = await form.locator(".error").innerText();
     // The server creates quantize jobs once the quantize job kind is on main (docs/api.md).
     if (/not a job kind the server creates/.test(message)) {
-      await shot("quantize");
       console.log(`note: quantize not checked: ${message}`);
       return;
     }
@@ -226,7 +227,6 @@ test("verify: an auto job's comparison table and charts", async () => {
   if (shown === "error") {
     const message = await text('[data-role="compare"] .error');
     if (/no such route/.test(message)) {  // GET /api/jobs/{id}/compare is not served yet
-      await shot("verify");
       console.log(`note: verify not checked: ${message}`);
       return;
     }

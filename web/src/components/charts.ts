@@ -109,18 +109,24 @@ export function compareChart(container: HTMLElement, rows: CompareRow[], y: "kld
     data.push(sorted.map((r) => (r.kind === kind ? value(r) : null)));
   }
   if (y === "ppl" && basePpl !== undefined) {
-    series.push({ label: "unquantized", stroke: css("--accent"), dash: [6, 4], width: 1 });
+    series.push({ label: "unquantized", stroke: css("--accent"), dash: [6, 4], width: 1, points: { show: false } });
     data.push(sorted.map(() => basePpl));
   }
   const opts: uPlot.Options = {
     width: width(container), height: 300,
-    scales: { x: { time: false }, y: y === "kld" ? { distr: 3 } : {} },
+    // A margin on both sides so the first and last points and their labels stay inside.
+    scales: { x: { time: false, range: (_u, lo, hi) => { const pad = Math.max(0.1, (hi - lo) * 0.12); return [lo - pad, hi + pad]; } },
+      y: y === "kld" ? { distr: 3 } : {} },
     axes: axes("file size (MiB)", y === "kld" ? "mean KLD" : "perplexity", y === "kld"),
     series,
     hooks: {
       draw: [(u) => {
         const ctx = u.ctx;
         ctx.save();
+        ctx.beginPath();
+        ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+        ctx.setLineDash([]);
+        ctx.clip();  // error bars wider than the data's range stop at the plot's edge
         ctx.font = `${11 * devicePixelRatio}px system-ui`;
         ctx.fillStyle = css("--fg-muted");
         ctx.strokeStyle = css("--fg-muted");

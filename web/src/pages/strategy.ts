@@ -89,6 +89,7 @@ export function render(root: HTMLElement, args: string[]): Cleanup {
 
   const showStrategy = (s: StrategyFile) => {
     strategy = s;
+    recipeText.hidden = copyButton.hidden = true;  // a recipe of the previous strategy would mislead
     const t = s.totals;
     replace(totals,
       h("dl", { class: "summary" },
@@ -115,7 +116,7 @@ export function render(root: HTMLElement, args: string[]): Cleanup {
       return;
     }
     const chosen = strategy?.tensors[name]?.type ?? null;
-    tensorBox.append(h("p", { class: "muted", "data-role": "tensor-caption" }, `${name}: knee ${c.knee_type ?? "–"}, chosen ${chosen ?? "–"} (* predicted)`));
+    tensorBox.append(h("p", { class: "muted", "data-role": "tensor-caption" }, `${name}: knee ${c.knee_type ?? "–"}, chosen ${chosen ?? "–"}` + (c.points.some((p) => !p.measured) ? " (* predicted)" : "")));
     const holder = h("div");
     tensorBox.append(holder);
     tensorChart = candidateChart(holder, c, chosen);
