@@ -7,6 +7,7 @@ packages=(
   libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
   libcli11-dev libopenblas-dev libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev
   bible-kjv
+  chromium
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the fuzz targets for a fixed short time, the suite under
-# AddressSanitizer + UndefinedBehaviorSanitizer, then the suite in the Release build.
+# AddressSanitizer + UndefinedBehaviorSanitizer, the suite in the Release build, then the browser
+# tests of the web UI (Debian's chromium) against the Release binary's `quantscope serve`.
 # This is the README's test command; .ci/run runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,10 @@ scripts/install-deps.sh
 
 jobs=$(nproc)
 fuzz_seconds=${QUANTSCOPE_FUZZ_SECONDS:-15}
+
+echo "== web UI (npm; the build embeds web/dist)"
+npm --prefix web ci --no-audit --no-fund
+npm --prefix web run build
 
 echo "== build (Release)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -39,3 +44,6 @@ ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j "
 
 echo "== tests (Release)"
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== browser tests (web UI against build/quantscope serve)"
+QUANTSCOPE_BIN=build/quantscope npm --prefix web run test:browser
