@@ -129,9 +129,10 @@ HttpResponse api_pareto(ServerContext &context, const HttpRequest &request) {
 HttpResponse api_make_strategy(ServerContext &context, const HttpRequest &request) {
   const nlohmann::json body = parse_json_body(request);
   const auto job = required_field<int64_t>(body, "job");
+  const StrategyRequest decide = strategy_request(body);
+  const auto metric = metric_named(optional_field<std::string>(body, "metric", ""), "metric");
   if (!context.store.find_job(job)) throw not_found("no job " + std::to_string(job), "job");
-  const MadeStrategy made = make_strategy(job_source(context, job), strategy_request(body),
-                                          metric_named(optional_field<std::string>(body, "metric", ""), "metric"));
+  const MadeStrategy made = make_strategy(job_source(context, job), decide, metric);
   nlohmann::ordered_json summary = strategy_outcome_json(made.outcome, false);
   summary.erase("strategy");  // answered beside it
   return HttpResponse::ordered_json(
