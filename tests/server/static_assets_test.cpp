@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 
 #include "server/static_assets.h"
+#include "test_support.h"
 
 namespace qs::server {
 namespace {
@@ -26,6 +29,22 @@ TEST(ServerStaticAssets, SortedWithIndexAndWellFormedEtags) {
   ASSERT_NE(index, nullptr);
   EXPECT_EQ(index->content_type, "text/html; charset=utf-8");
   EXPECT_EQ(find_asset("/no-such-file.js"), nullptr);
+}
+
+// The ETag against coreutils' sha256sum of the same bytes.
+TEST(ServerStaticAssets, EtagIsTheStartOfTheContentsSha256) {
+  test::ScratchDir dir;
+  const StaticAsset *index = find_asset("/index.html");
+  ASSERT_NE(index, nullptr);
+  const auto file = dir / "index.html";
+  std::ofstream(file, std::ios::binary)
+      .write(reinterpret_cast<const char *>(index->data.data()), static_cast<std::streamsize>(index->data.size()));
+  FILE *pipe = popen(("sha256sum " + file.string()).c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char digest[65] = {};
+  ASSERT_EQ(std::fread(digest, 1, 64, pipe), 64u);
+  pclose(pipe);
+  EXPECT_EQ(index->etag, "\"" + std::string(digest, 16) + "\"");
 }
 
 }  // namespace
