@@ -7,6 +7,7 @@
 
 #include "cli/command_registry.h"
 #include "core/error.h"
+#include "core/version.h"
 
 namespace qs::cli {
 std::vector<CommandEntry> &command_registry() {
@@ -19,7 +20,7 @@ int main(int argc, char **argv) {
   CLI::App app{"quantscope: measure what each GGUF quantization type costs every tensor of a model, "
                "choose the best per-tensor mix for a size budget, write the GGUF and verify it."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "quantscope 0.1.0");
+  app.set_version_flag("--version", std::string("quantscope ") + qs::kVersion);
   auto &entries = qs::cli::command_registry();
   std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) { return a.order < b.order; });
   for (const auto &entry : entries) entry.add(app);

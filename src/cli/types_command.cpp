@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.h"
+#include "quant/type_table_json.h"
 #include "quant/types.h"
 
 namespace qs::cli {
@@ -11,17 +12,7 @@ namespace {
 
 void run_types(bool json) {
   if (json) {
-    nlohmann::json rows = nlohmann::json::array();
-    for (const auto &t : all_quant_types()) {
-      rows.push_back({{"name", t.name},
-                      {"id", static_cast<uint32_t>(t.id)},
-                      {"block_size", t.block_size},
-                      {"block_bytes", t.block_bytes},
-                      {"bpw", t.bits_per_weight()},
-                      {"needs_imatrix", t.needs_imatrix},
-                      {"ladder", t.storage_candidate}});
-    }
-    std::printf("%s\n", rows.dump(2).c_str());
+    std::printf("%s\n", type_table_json().dump(2).c_str());
     return;
   }
   std::printf("%-8s %4s %6s %6s %8s %14s %7s\n", "TYPE", "ID", "BLOCK", "BYTES", "BPW", "NEEDS-IMATRIX", "LADDER");

@@ -1,0 +1,72 @@
+// The creatable job kinds: measure and auto.
+#include "server/job_creation.h"
+
+#include "measure/measure_job.h"
+#include "pipeline/auto_job.h"
+#include "server/http_error.h"
+
+namespace qs::server {
+namespace {
+
+// A path field of the params, confined to the roots and made absolute; empty stays empty when
+// optional.
+void confine_input(const PathGuard &guard, nlohmann::json &params, const char *name, bool required) {
+  const std::string field = std::string("params.") + name;
+  if (!params[name].is_string()) throw bad_request(field + " must be a string", field);
+  const auto path = params[name].get<std::string>();
+  if (path.empty() && !required) return;
+  const auto resolved = guard.inside(path, field);
+  if (!std::filesystem::exists(resolved)) throw bad_request(field + ": no such file: " + path, field);
+  params[name] = resolved.string();
+}
+
+CreatedJob create_measure(JobStore &store, const PathGuard &guard, const nlohmann::json &given) {
+  nlohmann::json params = params_over_defaults(MeasureRequest().to_json(), given);
+  confine_input(guard, params, "model", true);
+  confine_input(guard, params, "text", false);
+  confine_input(guard, params, "imatrix", false);
+  const MeasureJob job = create_measure_job(store, MeasureRequest::from_json(params));
+  return {job.id, job.resumed};
+}
+
+CreatedJob create_auto(JobStore &store, const PathGuard &guard, const nlohmann::json &given) {
+  nlohmann::json params = params_over_defaults(AutoRequest().to_json(), given);
+  confine_input(guard, params, "model", true);
+  confine_input(guard, params, "text", true);
+  confine_input(guard, params, "eval_text", true);
+  if (!params["out_dir"].is_string()) throw bad_request("params.out_dir must be a string", "params.out_dir");
+  params["out_dir"] = guard.output(params["out_dir"].get<std::string>(), "params.out_dir",
+                                   {params["model"].get<std::string>(), params["text"].get<std::string>(),
+                                    params["eval_text"].get<std::string>()})
+                          .string();
+  const AutoJob job = create_auto_job(store, AutoRequest::from_json(params));
+  return {job.id, job.resumed};
+}
+
+constexpr CreatableJobKind kCreatableKinds[] = {
+    {"measure", create_measure},
+    {"auto", create_auto},
+    // {"quantize", create_quantize},  -- QuantizeRequest, once the quantize job kind is on main
+};
+
+}  // namespace
+
+std::span<const CreatableJobKind> creatable_job_kinds() { return kCreatableKinds; }
+
+const CreatableJobKind *find_creatable_job_kind(std::string_view kind) {
+  for (const auto &entry : kCreatableKinds)
+    if (entry.kind == kind) return &entry;
+  return nullptr;
+}
+
+nlohmann::json params_over_defaults(const nlohmann::json &defaults, const nlohmann::json &params) {
+  if (!params.is_object()) throw bad_request("params must be a JSON object", "params");
+  nlohmann::json merged = defaults;
+  for (const auto &[key, value] : params.items()) {
+    if (!defaults.contains(key)) throw bad_request("params." + key + ": not a parameter of this job kind", "params." + key);
+    merged[key] = value;
+  }
+  return merged;
+}
+
+}  // namespace qs::server
