@@ -3,12 +3,15 @@
 
 #include <algorithm>
 
+#include "core/text_file.h"
 #include "jobs/job_json.h"
 #include "server/job_creation.h"
 #include "server/request_json.h"
 
 namespace qs::server {
 namespace {
+
+constexpr size_t kMaxCompareBytes = 64u << 20;
 
 nlohmann::json measurement_row_json(const MeasurementRow &row) {
   nlohmann::json metrics = nlohmann::json::object();
@@ -76,6 +79,19 @@ HttpResponse api_create_job(ServerContext &context, const HttpRequest &request) 
   const CreatedJob job = creatable->create(context.store, context.guard, optional_field(body, "params", nlohmann::json::object()));
   context.runner.enqueue(job.id);
   return HttpResponse::json({{"id", job.id}, {"resumed", job.resumed}}, 201);
+}
+
+HttpResponse api_job_compare(ServerContext &context, const HttpRequest &request) {
+  const JobInfo job = job_of_route(context, request);
+  for (const Artifact &artifact : context.store.artifacts(job.id)) {
+    if (artifact.kind != "compare") continue;
+    try {
+      return HttpResponse::json(nlohmann::json::parse(read_text_file(artifact.path, kMaxCompareBytes, "comparison")));
+    } catch (const nlohmann::json::exception &) {
+      throw bad_request(artifact.path.string() + ": not a comparison (invalid JSON)");
+    }
+  }
+  throw not_found("job " + std::to_string(job.id) + " has no comparison (an auto job has one once its compare stage is done)");
 }
 
 HttpResponse api_pause_job(ServerContext &context, const HttpRequest &request) {

@@ -10,6 +10,8 @@ HttpResponse api_list_jobs(ServerContext &context, const HttpRequest &request);
 HttpResponse api_job_detail(ServerContext &context, const HttpRequest &request);
 HttpResponse api_job_measurements(ServerContext &context, const HttpRequest &request);
 HttpResponse api_create_job(ServerContext &context, const HttpRequest &request);
+// The comparison an auto job wrote (its "compare" artifact: `compare --json`'s shape).
+HttpResponse api_job_compare(ServerContext &context, const HttpRequest &request);
 HttpResponse api_pause_job(ServerContext &context, const HttpRequest &request);
 HttpResponse api_resume_job(ServerContext &context, const HttpRequest &request);
 HttpResponse api_cancel_job(ServerContext &context, const HttpRequest &request);

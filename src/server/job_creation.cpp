@@ -1,8 +1,9 @@
-// The creatable job kinds: measure and auto.
+// The creatable job kinds: measure, quantize and auto.
 #include "server/job_creation.h"
 
 #include "measure/measure_job.h"
 #include "pipeline/auto_job.h"
+#include "pipeline/quantize_job.h"
 #include "server/http_error.h"
 
 namespace qs::server {
@@ -29,6 +30,20 @@ CreatedJob create_measure(JobStore &store, const PathGuard &guard, const nlohman
   return {job.id, job.resumed};
 }
 
+CreatedJob create_quantize(JobStore &store, const PathGuard &guard, const nlohmann::json &given) {
+  nlohmann::json params = params_over_defaults(QuantizeRequest().to_json(), given);
+  confine_input(guard, params, "model", true);
+  confine_input(guard, params, "strategy", false);
+  confine_input(guard, params, "imatrix", false);
+  if (!params["output"].is_string()) throw bad_request("params.output must be a string", "params.output");
+  params["output"] = guard.output(params["output"].get<std::string>(), "params.output",
+                                  {params["model"].get<std::string>(), params["strategy"].get<std::string>(),
+                                   params["imatrix"].get<std::string>()})
+                         .string();
+  const QuantizeJob job = create_quantize_job(store, QuantizeRequest::from_json(params));
+  return {job.id, job.resumed};
+}
+
 CreatedJob create_auto(JobStore &store, const PathGuard &guard, const nlohmann::json &given) {
   nlohmann::json params = params_over_defaults(AutoRequest().to_json(), given);
   confine_input(guard, params, "model", true);
@@ -46,7 +61,7 @@ CreatedJob create_auto(JobStore &store, const PathGuard &guard, const nlohmann::
 constexpr CreatableJobKind kCreatableKinds[] = {
     {"measure", create_measure},
     {"auto", create_auto},
-    // {"quantize", create_quantize},  -- QuantizeRequest, once the quantize job kind is on main
+    {"quantize", create_quantize},
 };
 
 }  // namespace

@@ -182,3 +182,64 @@ TEST_F(ServerJobs, StoppingTheServerPausesItsRunningJob) {
 
 }  // namespace
 }  // namespace qs
+
+namespace qs {
+namespace {
+
+class ServerQuantize : public ::testing::Test {
+ protected:
+  test::ScratchDir dir;
+  std::string db = (dir / "jobs.db").string();
+  std::vector<std::string> args() const {
+    return {"--db", db, "--root", test::kShippedModel, "--root", dir.path().string()};
+  }
+};
+
+TEST_F(ServerQuantize, QuantizeJobWritesTheSameFileAsTheCliAndRefusesOutputsOverInputs) {
+  ServerProcess server(dir, args());
+  ASSERT_TRUE(server.started()) << server.printed();
+  const std::string output = (dir / "api.gguf").string();
+  const auto created = server.post("/api/jobs", {{"kind", "quantize"},
+                                                 {"params", {{"model", test::kShippedModel}, {"preset", "Q4_K_M"},
+                                                             {"output", output}}}});
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  const int64_t id = body_json(created)["id"];
+  const auto job = test::wait_for_job(server, id, [](const nlohmann::json &j) {
+    return j["state"] != "queued" && j["state"] != "running";
+  });
+  ASSERT_EQ(job["state"], "done") << job.dump();
+  ASSERT_EQ(job["artifacts"].size(), 1u) << job.dump();
+  EXPECT_EQ(job["artifacts"][0]["path"], output);
+
+  // The CLI's file for the same request, byte for byte.
+  const std::string cli_output = (dir / "cli.gguf").string();
+  const test::CliRun cli = test::run_cli(dir, {"quantize", test::kShippedModel, "--preset", "Q4_K_M", "-o", cli_output,
+                                               "--db", (dir / "cli.db").string()});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(test::slurp(output), test::slurp(cli_output));
+
+  // An output inside the input model, or outside every root: refused, naming the field; no job.
+  for (const std::string &bad : {test::kShippedModel + "/model.safetensors", std::string("/tmp/elsewhere.gguf")}) {
+    const auto refused = server.post("/api/jobs", {{"kind", "quantize"},
+                                                   {"params", {{"model", test::kShippedModel}, {"type", "Q4_K"},
+                                                               {"output", bad}}}});
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 403) << bad << " " << refused->body;
+    EXPECT_EQ(body_json(refused)["error"]["field"], "params.output") << refused->body;
+  }
+  // Neither a type, a preset nor a strategy: 400.
+  const auto none = server.post("/api/jobs", {{"kind", "quantize"},
+                                              {"params", {{"model", test::kShippedModel}, {"output", output + "2"}}}});
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 400) << none->body;
+  EXPECT_EQ(body_json(server.get("/api/jobs")).size(), 1u);
+  // A quantize job has no comparison.
+  const auto compare = server.get("/api/jobs/" + std::to_string(id) + "/compare");
+  ASSERT_TRUE(compare);
+  EXPECT_EQ(compare->status, 404);
+  EXPECT_EQ(server.stop(), 0) << server.stderr_text();
+}
+
+}  // namespace
+}  // namespace qs

@@ -16,7 +16,7 @@ const shots = join(repo, "docs/screenshots");
 const model = join(repo, "models/kjv-llama");
 const scratch = mkdtempSync(join(tmpdir(), "quantscope-web-test-"));
 const token = "web-test-" + process.pid;
-const LONG = 240_000;  // a job on a slow CI machine
+const LONG = 0;  // a job: wait as long as it takes (no time limit in a test; CI bounds the whole run)
 
 let server, browser, page;
 
@@ -25,7 +25,7 @@ before(async () => {
   server = await startServer(bin, ["--db", join(scratch, "jobs.db"), "--root", repo, "--root", scratch, "--token", token]);
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.setDefaultTimeout(30_000);
+  page.setDefaultTimeout(0);  // every wait ends by what the page shows, never by a clock
   page.on("pageerror", (e) => console.log(`page error: ${e.message}`));
   // A binary built without web/dist serves a placeholder page; the UI then comes from web/dist.
   if (await routeBuiltUi(page, server.url, join(repo, "web/dist")))
@@ -195,15 +195,7 @@ test("quantize: the saved strategy into a GGUF", async () => {
     page.locator('[data-role="result"] .ok').waitFor({ timeout: LONG }).then(() => "done"),
     form.locator(".error").waitFor({ timeout: LONG }).then(() => "refused"),
   ]);
-  if (outcome === "refused") {
-    const message = await form.locator(".error").innerText();
-    // The server creates quantize jobs once the quantize job kind is on main (docs/api.md).
-    if (/not a job kind the server creates/.test(message)) {
-      console.log(`note: quantize not checked: ${message}`);
-      return;
-    }
-    assert.fail(message);
-  }
+  if (outcome === "refused") assert.fail(await form.locator(".error").innerText());
   assert.match(await text('[data-role="result"]'), new RegExp(`Wrote ${output}`));
   assert.ok(statSync(output).size > 1_000_000);
   await shot("quantize");
@@ -224,14 +216,7 @@ test("verify: an auto job's comparison table and charts", async () => {
     page.locator('[data-role="compare-table"]').waitFor({ timeout: LONG }).then(() => "table"),
     page.locator('[data-role="compare"] .error').waitFor({ timeout: LONG }).then(() => "error"),
   ]);
-  if (shown === "error") {
-    const message = await text('[data-role="compare"] .error');
-    if (/no such route/.test(message)) {  // GET /api/jobs/{id}/compare is not served yet
-      console.log(`note: verify not checked: ${message}`);
-      return;
-    }
-    assert.fail(message);
-  }
+  if (shown === "error") assert.fail(await text('[data-role="compare"] .error'));
   for (const name of ["Q4_K_M", "Q2_K", "strategy"]) assert.equal(await page.locator(`[data-role="compare-table"] tr[data-name="${name}"]`).count(), 1, name);
   await page.locator(".chart .uplot").nth(1).waitFor();
   await shot("verify");
