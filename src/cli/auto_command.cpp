@@ -48,8 +48,7 @@ void run_auto(const std::string &db, Options o) {
     std::fflush(stdout);
   }
   if (o.detach) {
-    std::printf(o.json ? "{\"id\": %lld, \"state\": \"queued\"}\n" : "job %lld queued; `quantscope jobs resume %lld` runs it\n",
-                static_cast<long long>(job.id), static_cast<long long>(job.id));
+    print_queued_job(job.id, o.json);
     return;
   }
   ProgressBar bar(!o.json);

@@ -39,9 +39,7 @@ void run_measure(const std::string &db, Options options) {
     std::fflush(stdout);
   }
   if (options.detach) {
-    if (options.json) std::printf("%s\n", nlohmann::json{{"id", job.id}, {"state", "queued"}}.dump(2).c_str());
-    else std::printf("job %lld queued; `quantscope jobs resume %lld` runs it\n", static_cast<long long>(job.id),
-                     static_cast<long long>(job.id));
+    print_queued_job(job.id, options.json);
     return;
   }
   ProgressBar bar(!options.json);

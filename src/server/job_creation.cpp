@@ -21,6 +21,16 @@ void confine_input(const PathGuard &guard, nlohmann::json &params, const char *n
   params[name] = resolved.string();
 }
 
+// An output path field: under a root, made absolute, and none of `inputs` (the params' input fields).
+void confine_output(const PathGuard &guard, nlohmann::json &params, const char *name,
+                    std::initializer_list<const char *> inputs) {
+  const std::string field = std::string("params.") + name;
+  if (!params[name].is_string()) throw bad_request(field + " must be a string", field);
+  std::vector<std::filesystem::path> input_paths;
+  for (const char *input : inputs) input_paths.emplace_back(params[input].get<std::string>());
+  params[name] = guard.output(params[name].get<std::string>(), field, input_paths).string();
+}
+
 CreatedJob create_measure(JobStore &store, const PathGuard &guard, const nlohmann::json &given) {
   nlohmann::json params = params_over_defaults(MeasureRequest().to_json(), given);
   confine_input(guard, params, "model", true);
@@ -35,11 +45,7 @@ CreatedJob create_quantize(JobStore &store, const PathGuard &guard, const nlohma
   confine_input(guard, params, "model", true);
   confine_input(guard, params, "strategy", false);
   confine_input(guard, params, "imatrix", false);
-  if (!params["output"].is_string()) throw bad_request("params.output must be a string", "params.output");
-  params["output"] = guard.output(params["output"].get<std::string>(), "params.output",
-                                  {params["model"].get<std::string>(), params["strategy"].get<std::string>(),
-                                   params["imatrix"].get<std::string>()})
-                         .string();
+  confine_output(guard, params, "output", {"model", "strategy", "imatrix"});
   const QuantizeJob job = create_quantize_job(store, QuantizeRequest::from_json(params));
   return {job.id, job.resumed};
 }
@@ -49,11 +55,7 @@ CreatedJob create_auto(JobStore &store, const PathGuard &guard, const nlohmann::
   confine_input(guard, params, "model", true);
   confine_input(guard, params, "text", true);
   confine_input(guard, params, "eval_text", true);
-  if (!params["out_dir"].is_string()) throw bad_request("params.out_dir must be a string", "params.out_dir");
-  params["out_dir"] = guard.output(params["out_dir"].get<std::string>(), "params.out_dir",
-                                   {params["model"].get<std::string>(), params["text"].get<std::string>(),
-                                    params["eval_text"].get<std::string>()})
-                          .string();
+  confine_output(guard, params, "out_dir", {"model", "text", "eval_text"});
   const AutoJob job = create_auto_job(store, AutoRequest::from_json(params));
   return {job.id, job.resumed};
 }
