@@ -159,6 +159,26 @@ TEST(HubDownload, PartialBlobLeftByAnotherRunIsContinued) {
   EXPECT_EQ(read_file(f.repo_dir() / "blobs" / sha256_hex(bytes)), bytes);
 }
 
+TEST(HubDownload, ServerErrorsAreRetriedWithBackoff) {
+  HubFixture f;
+  DownloadRequest request = tiny_request();
+  request.include = {"config.json"};
+  f.hub.unavailable_answers = 2;
+  ASSERT_EQ(f.download(request).state, JobState::done);
+  int resolves = 0;
+  for (const auto &r : f.hub.requests()) resolves += r.path.find("/resolve/") != std::string::npos;
+  EXPECT_EQ(resolves, 3);  // 503, 503, then the file
+  EXPECT_EQ(read_file(f.repo_dir() / "snapshots" / MockHub::kCommit / "config.json"), f.hub.file("config.json").bytes);
+
+  HubFixture g;
+  g.client.max_retries = 1;
+  g.hub.unavailable_answers = 5;
+  const RunOutcome outcome = g.download(request);
+  EXPECT_EQ(outcome.state, JobState::failed);
+  EXPECT_NE(outcome.error.find("HTTP 503"), std::string::npos) << outcome.error;
+  EXPECT_NE(outcome.error.find("gave up after 2 attempts"), std::string::npos) << outcome.error;
+}
+
 TEST(HubDownload, WrongHashIsRefetchedOnceThenFails) {
   HubFixture f;
   DownloadRequest request = tiny_request();
@@ -257,7 +277,9 @@ TEST(HubDownload, UnwritableCacheIsAClearError) {
 // Asks for `state` from another connection once the mock has sent `after_bytes` of content.
 std::thread request_state_later(HubFixture &f, int64_t job_id, JobState state, int64_t after_bytes) {
   return std::thread([&f, job_id, state, after_bytes] {
-    while (f.hub.content_bytes_sent < after_bytes) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // (Bounded only so that a broken download fails the test instead of hanging it.)
+    for (int i = 0; i < 24000 && f.hub.content_bytes_sent < after_bytes; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     JobStore other(f.dir / "jobs.db");
     if (state == JobState::paused) other.pause_job(job_id);
     else other.cancel_job(job_id);
@@ -286,10 +308,12 @@ TEST(HubDownload, PauseMidFileKeepsThePartialBlobAndResumeSendsOnlyTheRest) {
   EXPECT_LT(kept, static_cast<int64_t>(bytes.size()));
 
   f.hub.chunk_delay_ms = 0;
-  const int64_t sent_before = f.hub.bytes_sent_of("model.safetensors");
   f.store.resume_job(job.id);
   ASSERT_EQ(run_download_job(f.store, job.id, run, options).state, JobState::done);
-  EXPECT_EQ(f.hub.bytes_sent_of("model.safetensors") - sent_before, static_cast<int64_t>(bytes.size()) - kept);
+  // The resumed request asked for the rest and got exactly that.
+  const test::MockRequest last = f.hub.requests().back();
+  EXPECT_EQ(last.range, "bytes=" + std::to_string(kept) + "-");
+  EXPECT_EQ(last.content_bytes_sent, static_cast<int64_t>(bytes.size()) - kept);
   EXPECT_EQ(read_file(f.repo_dir() / "blobs" / sha256_hex(bytes)), bytes);
 }
 

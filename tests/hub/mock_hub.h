@@ -49,6 +49,7 @@ inline std::string git_blob_id(const std::string &bytes) {
 
 struct MockRequest {
   std::string host, path, authorization, range;
+  int64_t content_bytes_sent = 0;  // of a file's content, in this response
 };
 
 class MockHub {
@@ -71,13 +72,17 @@ class MockHub {
       res.set_content(nlohmann::json{{"id", repo_id_}, {"sha", kCommit}, {"siblings", siblings}}.dump(), "application/json");
     });
     server_.Get(R"(/cdn/([0-9a-f]+))", [this](const httplib::Request &req, httplib::Response &res) {
-      record(req);
+      const size_t index = record(req);
       for (const auto &f : files_)
-        if (f.lfs && sha256_hex(f.bytes) == std::string(req.matches[1])) return serve(f, res);
+        if (f.lfs && sha256_hex(f.bytes) == std::string(req.matches[1])) return serve(f, res, index);
       res.status = 404;
     });
     server_.Get(R"(/(.+)/resolve/([^/]+)/(.+))", [this](const httplib::Request &req, httplib::Response &res) {
-      record(req);
+      const size_t index = record(req);
+      if (unavailable_answers > 0) {
+        --unavailable_answers;
+        return error(res, 503, "");
+      }
       if (refuse(req, res, req.matches[1])) return;
       if (std::string(req.matches[2]) != kCommit) return error(res, 404, "RevisionNotFound");
       for (const auto &f : files_) {
@@ -91,7 +96,7 @@ class MockHub {
           return;
         }
         res.set_header("ETag", "\"" + git_blob_id(f.bytes) + "\"");
-        return serve(f, res);
+        return serve(f, res, index);
       }
       error(res, 404, "EntryNotFound");
     });
@@ -119,6 +124,7 @@ class MockHub {
   std::atomic<int64_t> drop_after_bytes{-1};  // the next file response closes after this many bytes (once)
   std::atomic<int> corrupt_serves{0};         // the next n LFS responses flip a byte
   std::atomic<int> chunk_delay_ms{0};         // sleep between 4 KiB chunks (a slow server)
+  std::atomic<int> unavailable_answers{0};    // the next n resolve requests get 503
 
   // --- what happened ---
   std::atomic<int64_t> content_bytes_sent{0};
@@ -132,10 +138,11 @@ class MockHub {
   }
 
  private:
-  void record(const httplib::Request &req) {
+  size_t record(const httplib::Request &req) {
     std::lock_guard lock(mutex_);
     requests_.push_back({req.get_header_value("Host"), req.path, req.get_header_value("Authorization"),
                          req.get_header_value("Range")});
+    return requests_.size() - 1;
   }
   static void error(httplib::Response &res, int status, const std::string &code) {
     res.status = status;
@@ -157,9 +164,15 @@ class MockHub {
     }
     return false;
   }
+  void count(const std::string &path, size_t request_index, int64_t n) {
+    content_bytes_sent += n;
+    std::lock_guard lock(mutex_);
+    bytes_per_file_[path] += n;
+    requests_[request_index].content_bytes_sent += n;
+  }
   // The file through a content provider, so cpp-httplib answers Range requests (206) and every
   // byte sent is counted; drops and slowness happen here.
-  void serve(const MockRepoFile &f, httplib::Response &res) {
+  void serve(const MockRepoFile &f, httplib::Response &res, size_t request_index) {
     std::string bytes = f.bytes;
     if (f.lfs && corrupt_serves > 0) {
       --corrupt_serves;
@@ -168,17 +181,19 @@ class MockHub {
     const int64_t drop_at = drop_after_bytes.exchange(-1);
     const std::string path = f.path;
     res.set_content_provider(bytes.size(), "application/octet-stream",
-                             [this, bytes, drop_at, path, sent = int64_t{0}](size_t offset, size_t length,
+                             [this, bytes, drop_at, path, request_index, sent = int64_t{0}](size_t offset, size_t length,
                                                                              httplib::DataSink &sink) mutable {
                                if (drop_at >= 0 && sent >= drop_at) return false;  // the connection drops
                                if (chunk_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(chunk_delay_ms.load()));
                                size_t n = std::min<size_t>(length, 4096);
                                if (drop_at >= 0) n = std::min<size_t>(n, static_cast<size_t>(drop_at - sent));
-                               if (!sink.write(bytes.data() + offset, n)) return false;
+                               // Counted before the write: a client that has every byte has been counted.
+                               count(path, request_index, static_cast<int64_t>(n));
+                               if (!sink.write(bytes.data() + offset, n)) {
+                                 count(path, request_index, -static_cast<int64_t>(n));
+                                 return false;
+                               }
                                sent += static_cast<int64_t>(n);
-                               content_bytes_sent += static_cast<int64_t>(n);
-                               std::lock_guard lock(mutex_);
-                               bytes_per_file_[path] += static_cast<int64_t>(n);
                                return true;
                              });
   }
