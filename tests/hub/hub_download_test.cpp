@@ -264,14 +264,24 @@ TEST(HubDownload, TokenGoesOnlyToTheEndpointHostNeverToTheRedirect) {
 }
 
 TEST(HubDownload, UnwritableCacheIsAClearError) {
-  if (geteuid() == 0) GTEST_SKIP() << "root writes anywhere";
   HubFixture f;
-  fs::create_directories(f.dir / "hub");
-  fs::permissions(f.dir / "hub", fs::perms::owner_read | fs::perms::owner_exec);
+  // A cache folder that cannot be created (a file stands in its path); unlike a read-only
+  // folder, this holds for root too.
+  f.dir.write_text("a_file", "x");
+  test::ScopedEnv env(test::EnvList{{"HF_HUB_CACHE", (f.dir / "a_file" / "hub").string()}});
   const RunOutcome outcome = f.download(tiny_request());
-  fs::permissions(f.dir / "hub", fs::perms::owner_all);
   EXPECT_EQ(outcome.state, JobState::failed);
-  EXPECT_NE(outcome.error.find("not writable"), std::string::npos) << outcome.error;
+  EXPECT_NE(outcome.error.find("cache directory"), std::string::npos) << outcome.error;
+  EXPECT_NE(outcome.error.find("is not writable"), std::string::npos) << outcome.error;
+  EXPECT_EQ(f.store.finished_units(1).size(), 0u);
+  if (geteuid() == 0) return;  // root writes into read-only folders
+  fs::create_directories(f.dir / "ro");
+  fs::permissions(f.dir / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+  test::ScopedEnv read_only(test::EnvList{{"HF_HUB_CACHE", (f.dir / "ro").string()}});
+  const RunOutcome refused = f.download(tiny_request());
+  fs::permissions(f.dir / "ro", fs::perms::owner_all);
+  EXPECT_EQ(refused.state, JobState::failed);
+  EXPECT_NE(refused.error.find("is not writable"), std::string::npos) << refused.error;
 }
 
 // Asks for `state` from another connection once the mock has sent `after_bytes` of content.
