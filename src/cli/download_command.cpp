@@ -8,6 +8,7 @@
 
 #include "cli/command_registry.h"
 #include "cli/db_option.h"
+#include "cli/download_progress.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "hub/hub_auth.h"
@@ -62,18 +63,15 @@ void run_download(const std::string &db, const Options &options) {
                   static_cast<long long>(job.id));
     return;
   }
-  ProgressBar bar(!options.json);
+  DownloadProgress progress(!options.json);
   RunOptions run_options;
-  run_options.progress = &bar;
-  run_options.progress_label = "download " + request.repo_id + " (bytes)";
+  run_options.progress = &progress;
+  run_options.progress_label = "download " + request.repo_id;
   DownloadRunOptions download;
   download.token_flag = options.token;
   download.parallel_files = options.parallel;
-  if (!options.json)
-    download.on_file_done = [](const HubFile &file, const HubFetchResult &result) {
-      std::fprintf(stderr, "%s %s (%s)\n", result.reused ? "cached " : "fetched", file.path.c_str(),
-                   format_bytes(static_cast<uint64_t>(result.size)).c_str());
-    };
+  download.on_file_progress = [&](const HubFile &file, int64_t bytes) { progress.file_progress(file, bytes); };
+  download.on_file_done = [&](const HubFile &file, const HubFetchResult &result) { progress.file_done(file, result); };
   const RunOutcome outcome = run_download_job(store, job.id, run_options, download);
   if (outcome.state == JobState::failed)
     fail("download job ", job.id, " failed: ", outcome.error, " (`quantscope jobs resume ", job.id,

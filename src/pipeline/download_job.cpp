@@ -178,7 +178,12 @@ RunOutcome run_download_job(JobStore &store, int64_t job_id, const RunOptions &o
         }
         try {
           HubFetchCallbacks callbacks;
-          callbacks.on_bytes = [&](int64_t delta) { progress.advance(bytes_done += delta); };
+          int64_t file_bytes = 0;
+          if (download.on_file_progress) download.on_file_progress(file, 0);
+          callbacks.on_bytes = [&](int64_t delta) {
+            progress.advance(bytes_done += delta);
+            if (download.on_file_progress) download.on_file_progress(file, file_bytes += delta);
+          };
           callbacks.should_abort = [&] { return halt.load() || runner->stop_requested_recently(); };
           const HubFetchResult result = fetch_hub_file(http, cache, p.repo_id, p.commit, file, callbacks);
           std::lock_guard lock(mutex);

@@ -54,7 +54,9 @@ struct DownloadRunOptions {
   std::string token_flag;  // "" = HF_TOKEN, else the token file
   int parallel_files = 4;
   HubClientOptions client = HubClientOptions::from_environment();
-  // Called (from a worker thread, one call at a time) as each file is in the cache.
+  // Called from the worker threads (at the same time for different files): a file's bytes now on
+  // disk (first call: the file starts), and, one call at a time, each file once it is in the cache.
+  std::function<void(const HubFile &file, int64_t bytes_on_disk)> on_file_progress;
   std::function<void(const HubFile &file, const HubFetchResult &result)> on_file_done;
 };
 

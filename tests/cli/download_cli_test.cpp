@@ -148,6 +148,25 @@ TEST(DownloadCli, HubErrorsExitTwoOnOneLineAndNeverShowTheToken) {
   EXPECT_EQ(slurp(dir / "jobs.db-wal").find("hf_kept_secret"), std::string::npos);
 }
 
+TEST(DownloadCli, DetachedDownloadRunsUnderJobsResumeAndACommitNeedsNoRef) {
+  ScratchDir dir;
+  MockHub hub("org/tiny", {{"config.json", slurp(source_path("models/kjv-llama/config.json")), false},
+                           {"model.safetensors", tiny_safetensors(4096), true}});
+  const auto env = hub_env(dir, hub);
+  const CliRun queued = run_cli(dir, {"download", "org/tiny", "--revision", MockHub::kCommit, "--detach", "--json"}, env);
+  ASSERT_EQ(queued.exit_code, 0) << queued.err;
+  const auto job = nlohmann::json::parse(queued.out);
+  EXPECT_EQ(job["state"], "queued");
+  const fs::path repo = dir / "hub" / "models--org--tiny";
+  EXPECT_FALSE(fs::exists(repo / "snapshots" / MockHub::kCommit / "model.safetensors"));
+  const CliRun resumed = run_cli(dir, {"jobs", "resume", std::to_string(job["id"].get<int64_t>())}, env);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(slurp(repo / "snapshots" / MockHub::kCommit / "model.safetensors"), hub.file("model.safetensors").bytes);
+  // Asked for by its commit, the snapshot needs no ref (huggingface_hub writes none either).
+  EXPECT_TRUE(fs::is_directory(repo / "refs"));
+  EXPECT_TRUE(fs::is_empty(repo / "refs"));
+}
+
 TEST(DownloadCli, HelpNamesEveryOption) {
   ScratchDir dir;
   const CliRun r = run_cli(dir, {"download", "--help"});
