@@ -52,12 +52,15 @@ void fail_hub_response(const HttpResponse &response, const std::string &endpoint
   const std::string code = response.header("x-error-code");
   const std::string what = file.empty() ? cat(repo_id, " at revision ", revision) : cat(file, " of ", repo_id, " at ", revision);
   const long status = response.status;
+  // The Hub answers a gated repo's files with 401 (no token) or 403 (not accepted), both with
+  // X-Error-Code GatedRepo.
+  if (code == "GatedRepo" || status == 403)
+    fail(status, status == 401 ? " Unauthorized: " : " Forbidden: ", repo_id, " is a gated repo: accept its conditions at ",
+         endpoint, "/", repo_id, " and use a token of that account (", status == 401 ? "no token was sent" :
+         "this token's account has not accepted them, or the token lacks read access", ")");
   if (status == 401 && code != "RepoNotFound")
     fail("401 Unauthorized for ", what, ": the token is missing or not valid (pass --token, set HF_TOKEN, or run "
          "`huggingface-cli login`)");
-  if (status == 403 || code == "GatedRepo")
-    fail("403 Forbidden: ", repo_id, " is a gated repo whose conditions this account has not accepted (or the token "
-         "lacks read access); accept them at ", endpoint, "/", repo_id, " and use a token of that account");
   if (status == 404 || code == "RepoNotFound" || code == "RevisionNotFound" || code == "EntryNotFound") {
     if (code == "RevisionNotFound") fail("404 Not Found: ", repo_id, " has no revision '", revision, "'");
     if (code == "EntryNotFound" || (!file.empty() && code != "RepoNotFound"))

@@ -80,6 +80,13 @@ TEST(DownloadCli, DownloadsTheShippedModelThenEveryModelArgumentTakesItsRepoId) 
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(hub.content_bytes_sent, sent);
   EXPECT_NE(again.err.find("cached  model.safetensors"), std::string::npos) << again.err;
+
+  // A blob gone from under the snapshot: the model does not open half there, and says what to do.
+  fs::remove(fs::canonical(snapshot / "model.safetensors"));
+  const CliRun broken = run_cli(dir, {"inspect", "org/kjv"}, with(env, "HF_HUB_OFFLINE=1"));
+  EXPECT_EQ(broken.exit_code, 2);
+  EXPECT_NE(broken.err.find("lacks model.safetensors"), std::string::npos) << broken.err;
+  EXPECT_NE(broken.err.find("quantscope download org/kjv"), std::string::npos) << broken.err;
 }
 
 TEST(DownloadCli, KillNineMidFileThenTheSameCommandMovesOnlyTheRemainder) {

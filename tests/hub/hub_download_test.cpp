@@ -211,6 +211,13 @@ TEST(HubDownload, HubErrorsSayWhatToDo) {
   HubFixture g;
   g.hub.gated = true;
   test::expect_error_containing([&] { g.download(tiny_request()); }, {"403", "gated", g.hub.endpoint() + "/org/tiny"});
+  g.hub.gated = false;
+  g.hub.gated_files = true;  // as huggingface.co does: the listing is public, the files are not
+  const RunOutcome gated_files = g.download(tiny_request());
+  EXPECT_EQ(gated_files.state, JobState::failed);
+  for (const std::string part : {"403", "gated repo", "accept its conditions at " + g.hub.endpoint() + "/org/tiny"})
+    EXPECT_NE(gated_files.error.find(part), std::string::npos) << gated_files.error;
+  EXPECT_FALSE(fs::exists(g.repo_dir() / "snapshots" / MockHub::kCommit / "config.json"));
 
   HubFixture h;
   DownloadRequest unknown = tiny_request();

@@ -84,6 +84,7 @@ class MockHub {
         return error(res, 503, "");
       }
       if (refuse(req, res, req.matches[1])) return;
+      if (gated_files) return error(res, 403, "GatedRepo");
       if (std::string(req.matches[2]) != kCommit) return error(res, 404, "RevisionNotFound");
       for (const auto &f : files_) {
         if (f.path != std::string(req.matches[3])) continue;
@@ -120,6 +121,7 @@ class MockHub {
   // --- knobs ---
   std::string required_token;        // when set, the endpoint host answers 401 without "Bearer <it>"
   std::atomic<bool> gated{false};    // 403 GatedRepo for the repo's files and listing
+  std::atomic<bool> gated_files{false};  // 403 GatedRepo for the files only (huggingface.co lists gated repos)
   std::atomic<int> listing_delay_ms{0};
   std::atomic<int64_t> drop_after_bytes{-1};  // the next file response closes after this many bytes (once)
   std::atomic<int> corrupt_serves{0};         // the next n LFS responses flip a byte
