@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
-  libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
+  libcurl4-openssl-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libyaml-cpp-dev libcpp-httplib-dev
   libcli11-dev libopenblas-dev libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev
   bible-kjv
   chromium

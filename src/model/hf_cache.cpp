@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "core/error.h"
+
 namespace qs {
 
 std::filesystem::path hf_hub_cache_dir() {
@@ -34,6 +36,17 @@ std::optional<std::filesystem::path> find_cached_snapshot(const std::string &rep
   std::error_code ec;
   if (std::filesystem::is_directory(snapshot, ec) && std::filesystem::exists(snapshot / "config.json", ec)) return snapshot;
   return std::nullopt;
+}
+
+void check_cached_snapshot_complete(const std::filesystem::path &snapshot, const std::string &repo_id) {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(snapshot, ec); !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_symlink(ec) && !std::filesystem::exists(it->path(), ec))
+      fail(repo_id, ": the cached snapshot ", snapshot.string(), " lacks ",
+           std::filesystem::relative(it->path(), snapshot).string(),
+           " (its blob is missing: run `quantscope download ", repo_id, "` again, without HF_HUB_OFFLINE)");
+  }
 }
 
 }  // namespace qs

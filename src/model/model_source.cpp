@@ -65,7 +65,10 @@ std::unique_ptr<ModelSource> ModelSource::open(const std::filesystem::path &path
     return open_safetensors_source(path);
   }
   // Not a local path: perhaps a Hugging Face repo id already in the local cache.
-  if (auto snapshot = find_cached_snapshot(path.string())) return open_safetensors_source(*snapshot);
+  if (auto snapshot = find_cached_snapshot(path.string())) {
+    check_cached_snapshot_complete(*snapshot, path.string());
+    return open_safetensors_source(*snapshot);
+  }
   fail(path.string(), ": no such file or directory, and no Hugging Face repo of that id in the local cache");
 }
 
