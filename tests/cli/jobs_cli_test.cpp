@@ -106,15 +106,15 @@ TEST_F(JobsCli, UnknownJobIdIsExitTwoWithClearMessage) {
 TEST_F(JobsCli, PauseResumeCancelOfAQueuedJob) {
   {
     JobStore store(db);
-    store.create_job("download", nlohmann::json::object(), 5);
+    store.create_job("no-such-kind", nlohmann::json::object(), 5);
   }
   CliResult result = jobs({"pause", "1"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "job 1 paused\n");
-  // Nothing in this binary runs "download" jobs yet: resume says so, leaving the job queued.
+  // Nothing in this binary runs jobs of that kind: resume says so, leaving the job queued.
   result = jobs({"resume", "1"});
   EXPECT_EQ(result.exit_code, 2);
-  EXPECT_NE(result.err.find("no command of this quantscope runs jobs of kind 'download'"), std::string::npos)
+  EXPECT_NE(result.err.find("no command of this quantscope runs jobs of kind 'no-such-kind'"), std::string::npos)
       << result.err;
   EXPECT_EQ(list_json()[0]["state"], "queued");
   jobs({"pause", "1"});

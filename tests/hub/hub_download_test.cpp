@@ -215,7 +215,7 @@ TEST(HubDownload, HubErrorsSayWhatToDo) {
   g.hub.gated_files = true;  // as huggingface.co does: the listing is public, the files are not
   const RunOutcome gated_files = g.download(tiny_request());
   EXPECT_EQ(gated_files.state, JobState::failed);
-  for (const std::string part : {"403", "gated repo", "accept its conditions at " + g.hub.endpoint() + "/org/tiny"})
+  for (const std::string &part : std::vector<std::string>{"403", "gated repo", "accept its conditions at " + g.hub.endpoint() + "/org/tiny"})
     EXPECT_NE(gated_files.error.find(part), std::string::npos) << gated_files.error;
   EXPECT_FALSE(fs::exists(g.repo_dir() / "snapshots" / MockHub::kCommit / "config.json"));
 
@@ -268,6 +268,22 @@ TEST(HubDownload, TokenGoesOnlyToTheEndpointHostNeverToTheRedirect) {
   EXPECT_EQ(to_cdn, 2);       // the two LFS files
   // And the token is not in the job's params.
   EXPECT_EQ(f.store.job(1).params.dump().find("hf_secret"), std::string::npos);
+}
+
+TEST(HubDownload, DiskFullIsAClearError) {
+  HubFixture f;
+  DownloadRequest request = tiny_request();
+  request.include = {"model.safetensors"};
+  const std::string sha = sha256_hex(f.hub.file("model.safetensors").bytes);
+  // The partial blob is /dev/full: every write fails with ENOSPC, as on a full disk.
+  fs::create_directories(f.repo_dir() / "blobs");
+  fs::create_symlink("/dev/full", f.repo_dir() / "blobs" / (sha + ".incomplete"));
+  const RunOutcome outcome = f.download(request);
+  EXPECT_EQ(outcome.state, JobState::failed);
+  EXPECT_NE(outcome.error.find("disk full writing " + (f.repo_dir() / "blobs" / (sha + ".incomplete")).string()),
+            std::string::npos) << outcome.error;
+  EXPECT_FALSE(fs::exists(f.repo_dir() / "blobs" / sha));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(f.repo_dir() / "snapshots" / MockHub::kCommit / "model.safetensors")));
 }
 
 TEST(HubDownload, UnwritableCacheIsAClearError) {
