@@ -92,7 +92,9 @@ void run_download(const std::string &db, const Options &options) {
 
 // `jobs resume` has no --token: the token comes from HF_TOKEN or huggingface_hub's token file.
 const JobKindRegistration download_kind{"download", [](JobStore &store, const JobInfo &job, const RunOptions &options) {
-  return run_download_job(store, job.id, options);
+  DownloadRunOptions download;
+  download.token_flag = options.hub_token;  // the server's, in memory; else HF_TOKEN or the token file
+  return run_download_job(store, job.id, options, download);
 }};
 
 const CommandRegistration registration{15, [](CLI::App &app) {

@@ -44,6 +44,9 @@ struct RunOptions {
   // model, a reference run), before the job's own progress begins; it may report on the sink it
   // is given (the options' progress, or one that discards). Throwing fails the job like a unit.
   std::function<void(ProgressSink &)> prepare;
+  // A secret the job needs and the job database never holds: the Hub token of a download, handed
+  // over by the process that runs it (the download command's --token, the server's request).
+  std::string hub_token;
 };
 
 struct RunOutcome {

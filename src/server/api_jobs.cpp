@@ -5,6 +5,8 @@
 
 #include "core/text_file.h"
 #include "jobs/job_json.h"
+#include "pipeline/download_job.h"
+#include "pipeline/download_progress.h"
 #include "server/job_creation.h"
 #include "server/request_json.h"
 
@@ -76,8 +78,12 @@ HttpResponse api_create_job(ServerContext &context, const HttpRequest &request) 
     for (const auto &entry : creatable_job_kinds()) known += (known.empty() ? "" : ", ") + std::string(entry.kind);
     throw bad_request("kind: '" + kind + "' is not a job kind the server creates (" + known + ")", "kind");
   }
-  const CreatedJob job = creatable->create(context.store, context.guard, optional_field(body, "params", nlohmann::json::object()));
-  context.runner.enqueue(job.id);
+  // The Hub token is sent once, with the request that needs it, and only kept in memory.
+  const auto hub_token = optional_field(body, "token", std::string());
+  if (!hub_token.empty() && kind != "download") throw bad_request("token: only a download takes a token", "token");
+  const CreatedJob job =
+      creatable->create(context.store, context.guard, optional_field(body, "params", nlohmann::json::object()), hub_token);
+  context.runner.enqueue(job.id, hub_token);
   return HttpResponse::json({{"id", job.id}, {"resumed", job.resumed}}, 201);
 }
 
@@ -92,6 +98,18 @@ HttpResponse api_job_compare(ServerContext &context, const HttpRequest &request)
     }
   }
   throw not_found("job " + std::to_string(job.id) + " has no comparison (an auto job has one once its compare stage is done)");
+}
+
+HttpResponse api_download_files(ServerContext &context, const HttpRequest &request) {
+  const JobInfo job = job_of_route(context, request);
+  if (job.kind != "download") throw bad_request("job " + std::to_string(job.id) + " is not a download", "id");
+  nlohmann::json files = nlohmann::json::array();
+  for (const DownloadFileProgress &f : download_file_progress(context.store, job))
+    files.push_back({{"path", f.path}, {"size", f.size}, {"bytes_on_disk", f.bytes_on_disk}, {"done", f.done}});
+  nlohmann::json out = {{"repo", job.params.value("repo", "")}, {"commit", job.params.value("commit", "")},
+                        {"files", files}};
+  if (job.state == JobState::done) out["snapshot"] = download_job_snapshot(job).string();
+  return HttpResponse::json(out);
 }
 
 HttpResponse api_pause_job(ServerContext &context, const HttpRequest &request) {

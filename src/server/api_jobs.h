@@ -12,6 +12,8 @@ HttpResponse api_job_measurements(ServerContext &context, const HttpRequest &req
 HttpResponse api_create_job(ServerContext &context, const HttpRequest &request);
 // The comparison an auto job wrote (its "compare" artifact: `compare --json`'s shape).
 HttpResponse api_job_compare(ServerContext &context, const HttpRequest &request);
+// A download job's files: {repo, commit, files: [{path, size, bytes_on_disk, done}], snapshot}.
+HttpResponse api_download_files(ServerContext &context, const HttpRequest &request);
 HttpResponse api_pause_job(ServerContext &context, const HttpRequest &request);
 HttpResponse api_resume_job(ServerContext &context, const HttpRequest &request);
 HttpResponse api_cancel_job(ServerContext &context, const HttpRequest &request);

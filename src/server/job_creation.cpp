@@ -1,9 +1,11 @@
-// The creatable job kinds: measure, quantize and auto.
+// The creatable job kinds: download, measure, quantize and auto.
 #include "server/job_creation.h"
 
 #include "measure/measure_job.h"
 #include "pipeline/auto_job.h"
+#include "pipeline/download_job.h"
 #include "pipeline/quantize_job.h"
+#include "jobs/job_json.h"
 #include "server/http_error.h"
 
 namespace qs::server {
@@ -31,7 +33,24 @@ void confine_output(const PathGuard &guard, nlohmann::json &params, const char *
   params[name] = guard.output(params[name].get<std::string>(), field, input_paths).string();
 }
 
-CreatedJob create_measure(JobStore &store, const PathGuard &guard, const nlohmann::json &given) {
+// A download lists the repo on the Hub now (401/403/404 come back as a 400 saying which).
+CreatedJob create_download(JobStore &store, const PathGuard &, const nlohmann::json &given,
+                           const std::string &hub_token) {
+  const nlohmann::json defaults = {{"repo_id", ""}, {"revision", "main"}, {"include", nlohmann::json::array()},
+                                   {"exclude", nlohmann::json::array()}};
+  const nlohmann::json params = params_over_defaults(defaults, given);
+  DownloadRequest request;
+  request.repo_id = job_param<std::string>(params, "download", "repo_id");
+  request.revision = job_param<std::string>(params, "download", "revision");
+  request.include = job_param<std::vector<std::string>>(params, "download", "include");
+  request.exclude = job_param<std::vector<std::string>>(params, "download", "exclude");
+  if (request.repo_id.empty()) throw bad_request("params.repo_id: give the repo, e.g. Qwen/Qwen3-0.6B", "params.repo_id");
+  request.validate();
+  const DownloadJob job = create_download_job(store, request, hub_token);
+  return {job.id, job.resumed};
+}
+
+CreatedJob create_measure(JobStore &store, const PathGuard &guard, const nlohmann::json &given, const std::string &) {
   nlohmann::json params = params_over_defaults(MeasureRequest().to_json(), given);
   confine_input(guard, params, "model", true);
   confine_input(guard, params, "text", false);
@@ -40,7 +59,7 @@ CreatedJob create_measure(JobStore &store, const PathGuard &guard, const nlohman
   return {job.id, job.resumed};
 }
 
-CreatedJob create_quantize(JobStore &store, const PathGuard &guard, const nlohmann::json &given) {
+CreatedJob create_quantize(JobStore &store, const PathGuard &guard, const nlohmann::json &given, const std::string &) {
   nlohmann::json params = params_over_defaults(QuantizeRequest().to_json(), given);
   confine_input(guard, params, "model", true);
   confine_input(guard, params, "strategy", false);
@@ -50,7 +69,7 @@ CreatedJob create_quantize(JobStore &store, const PathGuard &guard, const nlohma
   return {job.id, job.resumed};
 }
 
-CreatedJob create_auto(JobStore &store, const PathGuard &guard, const nlohmann::json &given) {
+CreatedJob create_auto(JobStore &store, const PathGuard &guard, const nlohmann::json &given, const std::string &) {
   nlohmann::json params = params_over_defaults(AutoRequest().to_json(), given);
   confine_input(guard, params, "model", true);
   confine_input(guard, params, "text", true);
@@ -61,6 +80,7 @@ CreatedJob create_auto(JobStore &store, const PathGuard &guard, const nlohmann::
 }
 
 constexpr CreatableJobKind kCreatableKinds[] = {
+    {"download", create_download},
     {"measure", create_measure},
     {"auto", create_auto},
     {"quantize", create_quantize},

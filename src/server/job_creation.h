@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -19,15 +20,17 @@ struct CreatedJob {
   bool resumed = false;  // an unfinished job with the same request is continued instead
 };
 
-using CreateJobFunction = CreatedJob (*)(JobStore &store, const PathGuard &guard, const nlohmann::json &params);
+// hub_token: the request's "token" (a download's; "" for none). It goes to the job runner in
+// memory, never into the job's params.
+using CreateJobFunction = CreatedJob (*)(JobStore &store, const PathGuard &guard, const nlohmann::json &params,
+                                         const std::string &hub_token);
 
 struct CreatableJobKind {
   std::string_view kind;
   CreateJobFunction create;
 };
 
-// measure, auto (quantize: its QuantizeRequest lands on main as job kind "quantize"; its row goes
-// here, with a create function like create_measure).
+// download, measure, quantize, auto.
 std::span<const CreatableJobKind> creatable_job_kinds();
 const CreatableJobKind *find_creatable_job_kind(std::string_view kind);
 

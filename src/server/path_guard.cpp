@@ -21,7 +21,14 @@ bool starts_with_components(const std::filesystem::path &path, const std::filesy
 
 }  // namespace
 
-PathGuard::PathGuard(const std::vector<std::filesystem::path> &roots) {
+PathGuard::PathGuard(const std::vector<std::filesystem::path> &roots,
+                     const std::vector<std::filesystem::path> &read_only_roots) {
+  for (const auto &root : read_only_roots) {
+    std::error_code ec;
+    // The cache may appear after the server starts: resolved when it exists, else as written.
+    const auto resolved = std::filesystem::weakly_canonical(std::filesystem::absolute(root), ec);
+    if (!ec) read_only_roots_.push_back(resolved);
+  }
   for (const auto &root : roots) {
     std::error_code ec;
     const auto resolved = std::filesystem::canonical(root, ec);
@@ -45,7 +52,9 @@ std::filesystem::path PathGuard::inside(const std::string &path, const std::stri
   // points outside lands outside.
   const auto resolved = std::filesystem::weakly_canonical(given, ec);
   if (ec) throw bad_request(field + ": cannot resolve '" + path + "': " + ec.message(), field);
-  if (!is_under_a_root(resolved))
+  const bool read_only = std::any_of(read_only_roots_.begin(), read_only_roots_.end(),
+                                    [&](const auto &root) { return starts_with_components(resolved, root); });
+  if (!is_under_a_root(resolved) && !read_only)
     throw forbidden(field + ": '" + path + "' is outside the server's roots (--root)", field);
   return resolved;
 }
@@ -53,6 +62,9 @@ std::filesystem::path PathGuard::inside(const std::string &path, const std::stri
 std::filesystem::path PathGuard::output(const std::string &path, const std::string &field,
                                         const std::vector<std::filesystem::path> &inputs) const {
   const auto resolved = inside(path, field);
+  if (!is_under_a_root(resolved))
+    throw forbidden(field + ": '" + path + "' is in the Hugging Face cache, which the server only reads; write under a --root",
+                    field);
   try {
     refuse_output_over_inputs(resolved, field, inputs);
   } catch (const Error &e) {

@@ -30,6 +30,7 @@ void add_routes(HttpServer &server, ServerContext &context) {
   server.route("GET", "/api/jobs/{id}/candidates", with(api_candidates));
   server.route("GET", "/api/jobs/{id}/pareto", with(api_pareto));
   server.route("GET", "/api/jobs/{id}/compare", with(api_job_compare));
+  server.route("GET", "/api/jobs/{id}/files", with(api_download_files));
   server.route("GET", "/api/events", with(api_events));
 
   server.route("POST", "/api/strategy", with(api_make_strategy));

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "model/hf_cache.h"
 #include "server/request_gate.h"
 #include "server/routes.h"
 #include "server/security.h"
@@ -80,7 +81,7 @@ void serve(const ServeOptions &options) {
   JobStore store(db_path);
   ServerJobRunner runner(db_path);
   std::atomic<bool> stopping{false};
-  ServerContext context{db_path, PathGuard(root_paths(options)), !token.empty(), store, runner, stopping};
+  ServerContext context{db_path, PathGuard(root_paths(options), {hf_hub_cache_dir()}), !token.empty(), store, runner, stopping};
 
   HttpServer server;
   server.set_max_body_bytes(kMaxBodyBytes);

@@ -34,9 +34,10 @@ void ServerJobRunner::start() {
   thread_ = std::thread([this] { loop(); });
 }
 
-void ServerJobRunner::enqueue(int64_t job_id) {
+void ServerJobRunner::enqueue(int64_t job_id, std::string hub_token) {
   {
     std::lock_guard lock(mutex_);
+    if (!hub_token.empty()) hub_tokens_[job_id] = std::move(hub_token);
     if (std::find(queue_.begin(), queue_.end(), job_id) != queue_.end() || running_ == job_id) return;
     queue_.push_back(job_id);
   }
@@ -103,7 +104,15 @@ void ServerJobRunner::run_one(int64_t job_id) {
       return;
     }
     RunOptions options;
+    {
+      std::lock_guard lock(mutex_);
+      if (const auto token = hub_tokens_.find(job_id); token != hub_tokens_.end()) options.hub_token = token->second;
+    }
     const RunOutcome outcome = (*run)(store, *job, options);
+    if (job_state_is_final(outcome.state)) {
+      std::lock_guard lock(mutex_);
+      hub_tokens_.erase(job_id);
+    }
     std::fprintf(stderr, "quantscope serve: job %lld %s at %lld/%lld units%s%s\n", static_cast<long long>(job_id),
                  job_state_name(outcome.state), static_cast<long long>(outcome.units_done),
                  static_cast<long long>(outcome.units_total), outcome.error.empty() ? "" : ": ", outcome.error.c_str());

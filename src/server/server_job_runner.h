@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <string>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -22,7 +24,9 @@ class ServerJobRunner {
   ServerJobRunner &operator=(const ServerJobRunner &) = delete;
 
   void start();                // queues the orphaned jobs and starts the thread
-  void enqueue(int64_t job_id);  // run it when the jobs before it are done
+  // Run it when the jobs before it are done. hub_token: kept in memory for this job's runs (a
+  // download's token is never written to the database).
+  void enqueue(int64_t job_id, std::string hub_token = {});
   // Asks the running job to pause (it stops after its current unit, keeping every finished one)
   // and waits for it; queued ids stay queued in the database for the next start.
   void stop();
@@ -37,6 +41,7 @@ class ServerJobRunner {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<int64_t> queue_;
+  std::map<int64_t, std::string> hub_tokens_;
   std::optional<int64_t> running_;
   bool stopping_ = false;
   std::thread thread_;

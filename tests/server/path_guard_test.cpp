@@ -90,3 +90,30 @@ TEST_F(ServerPathGuard, RootsMustBeDirectories) {
 
 }  // namespace
 }  // namespace qs::server
+
+namespace qs::server {
+namespace {
+
+TEST(PathGuard, ReadOnlyRootsAreReadNeverWritten) {
+  test::ScratchDir dir;
+  std::filesystem::create_directories(dir / "root");
+  std::filesystem::create_directories(dir / "cache/models--org--x/snapshots/abc");
+  const PathGuard guard({dir / "root"}, {dir / "cache", dir / "not-yet"});
+  const auto snapshot = (dir / "cache/models--org--x/snapshots/abc").string();
+  EXPECT_EQ(guard.inside(snapshot, "model"), std::filesystem::canonical(snapshot));
+  // Outputs go under a --root only.
+  try {
+    guard.output(snapshot + "/out.gguf", "output", {});
+    ADD_FAILURE() << "an output in the read-only root was accepted";
+  } catch (const HttpError &e) {
+    EXPECT_EQ(e.status(), 403);
+    EXPECT_EQ(e.field(), "output");
+  }
+  // A read-only root that does not exist yet still confines (nothing else is let in).
+  std::filesystem::create_directories(dir / "not-yet");
+  EXPECT_NO_THROW(guard.inside((dir / "not-yet").string(), "model"));
+  EXPECT_THROW(guard.inside((dir / "elsewhere").string(), "model"), HttpError);
+}
+
+}  // namespace
+}  // namespace qs::server
