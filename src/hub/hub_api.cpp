@@ -56,7 +56,7 @@ void fail_hub_response(const HttpResponse &response, const std::string &endpoint
   // X-Error-Code GatedRepo.
   if (code == "GatedRepo" || status == 403)
     fail(status, status == 401 ? " Unauthorized: " : " Forbidden: ", repo_id, " is a gated repo: accept its conditions at ",
-         endpoint, "/", repo_id, " and use a token of that account (", status == 401 ? "no token was sent" :
+         endpoint, "/", repo_id, " and use a token of that account (", status == 401 ? "no valid token was sent" :
          "this token's account has not accepted them, or the token lacks read access", ")");
   if (status == 401 && code != "RepoNotFound")
     fail("401 Unauthorized for ", what, ": the token is missing or not valid (pass --token, set HF_TOKEN, or run "
@@ -65,7 +65,8 @@ void fail_hub_response(const HttpResponse &response, const std::string &endpoint
     if (code == "RevisionNotFound") fail("404 Not Found: ", repo_id, " has no revision '", revision, "'");
     if (code == "EntryNotFound" || (!file.empty() && code != "RepoNotFound"))
       fail("404 Not Found: ", repo_id, " at revision ", revision, " has no file '", file, "'");
-    fail(status, " Not Found: no model repo '", repo_id, "' on ", endpoint,
+    // huggingface.co answers 401 RepoNotFound for a private repo asked for without a token.
+    fail(status == 401 ? "401 Unauthorized" : "404 Not Found", ": no model repo '", repo_id, "' on ", endpoint,
          " (check the id; a private repo needs a token with access to it)");
   }
   fail("HTTP ", status, " from ", endpoint, " for ", what);
