@@ -10,9 +10,10 @@ const require = createRequire(resolve(import.meta.dirname, "../../web/package.js
 const { chromium } = require("playwright-core");
 
 // Starts `quantscope serve --port 0 ...` and waits for its "listening on http://..." line.
-export function startServer(bin, args) {
+// `env`: extra environment variables (the mock Hub's HF_ENDPOINT, ...).
+export function startServer(bin, args, env = {}) {
   if (!existsSync(bin)) throw new Error(`no quantscope binary at ${bin} (set QUANTSCOPE_BIN)`);
-  const child = spawn(bin, ["serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, ["serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let log = "";
   return new Promise((resolveUrl, reject) => {
     const timer = setTimeout(() => { child.kill(); reject(new Error(`serve did not start in 30 s:\n${log}`)); }, 30_000);

@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { launchBrowser, routeBuiltUi, startServer } from "./harness.mjs";
+import { COMMIT, startMockHub } from "./mock-hub.mjs";
 import { moeModel } from "./moe-model.mjs";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -18,11 +19,15 @@ const scratch = mkdtempSync(join(tmpdir(), "quantscope-web-test-"));
 const token = "web-test-" + process.pid;
 const LONG = 0;  // a job: wait as long as it takes (no time limit in a test; CI bounds the whole run)
 
-let server, browser, page;
+const hubToken = "hf_webTestSecret" + process.pid;
+let server, browser, page, hub;
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  server = await startServer(bin, ["--db", join(scratch, "jobs.db"), "--root", repo, "--root", scratch, "--token", token]);
+  hub = await startMockHub({ repoId: "org/kjv", modelDir: model, token: hubToken });
+  server = await startServer(bin, ["--db", join(scratch, "jobs.db"), "--root", repo, "--root", scratch, "--token", token], {
+    HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: join(scratch, "hf-hub"), HF_HOME: join(scratch, "hf-home"), HF_TOKEN: "",
+  });
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(0);  // every wait ends by what the page shows, never by a clock
@@ -36,6 +41,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.stop();
+  await hub?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -233,11 +239,30 @@ test("jobs: every job with its state", async () => {
   await shot("jobs");
 });
 
-test("download: a placeholder until issue 13", async () => {
+test("download: a repo from the (mock) Hub into the cache, the token used once and never kept", async () => {
   await page.goto(`${server.url}/#/download`);
-  assert.match(await text('[data-role="notice"]'), /issue 13/);
-  assert.equal(await page.locator('input[type="password"]').count(), 1);
+  const form = page.locator('[data-role="download-form"]');
+  await form.locator('[data-role="repo"]').fill("org/kjv");
+  await form.locator('[data-role="token"]').fill(hubToken);
+  await form.locator('button[type="submit"]').click();
+  assert.equal(await form.locator('[data-role="token"]').inputValue(), "");  // the page keeps no copy
+  await page.locator('[data-role="files"] tr[data-file="model.safetensors"]').waitFor();
+  await page.locator('[data-role="snapshot"]').waitFor({ timeout: LONG });
+  assert.equal(await page.locator('[data-role="files"] tbody tr[data-done="1"]').count(), 4);
+  const snapshot = join(scratch, "hf-hub", "models--org--kjv", "snapshots", COMMIT);
+  assert.match(await text('[data-role="snapshot"]'), new RegExp(snapshot));
+  assert.deepEqual(readFileSync(join(snapshot, "model.safetensors")), readFileSync(join(model, "model.safetensors")));
   await shot("download");
+  // The token reached the Hub's host only, and no answer of the server holds it.
+  for (const [host, authorization] of hub.seenTokens)
+    if (host.startsWith("localhost")) assert.equal(authorization, "", "the CDN host saw the token");
+  const jobs = await api("/api/jobs");
+  const id = jobs.find((j) => j.kind === "download").id;
+  assert.ok(!JSON.stringify(await api(`/api/jobs/${id}`)).includes(hubToken));
+  assert.ok(!readFileSync(join(scratch, "jobs.db")).includes(hubToken));
+  // The downloaded model opens on the Models page (the cache is a read-only root).
+  await page.click('[data-role="snapshot"] a');
+  await page.locator('[data-role="tensor-count"]', { hasText: "75 of 75 tensors" }).waitFor();
 });
 
 test("responsiveness: a 3,000-tensor MoE model's table (timings printed, not asserted)", async () => {
