@@ -3,7 +3,6 @@
 
 #include <openssl/evp.h>
 
-#include <cstdio>
 #include <fstream>
 #include <vector>
 
@@ -30,11 +29,16 @@ std::string Sha256::hex_digest() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (EVP_DigestFinal_ex(state_->ctx, digest, &n) != 1) fail("libcrypto: SHA-256 final failed");
+  return lower_hex(digest, n);
+}
+
+std::string lower_hex(const unsigned char *bytes, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
   std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < n; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", digest[i]);
-    hex += buf;
+  hex.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    hex += kDigits[bytes[i] >> 4];
+    hex += kDigits[bytes[i] & 15];
   }
   return hex;
 }

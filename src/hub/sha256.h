@@ -24,6 +24,8 @@ class Sha256 {
 };
 
 std::string sha256_hex(const std::string &bytes);
+// Bytes as lower-case hex, two characters each (a digest as the Hub and git spell it).
+std::string lower_hex(const unsigned char *bytes, size_t n);
 std::string sha256_file_hex(const std::filesystem::path &path);  // throws qs::Error if unreadable
 
 }  // namespace qs

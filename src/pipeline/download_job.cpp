@@ -113,6 +113,25 @@ fs::path download_job_snapshot(const JobInfo &job) {
   return HubRepoCache(p.repo_id).snapshot_dir(p.commit);
 }
 
+std::vector<DownloadFileProgress> download_file_progress(JobStore &store, const JobInfo &job) {
+  if (job.kind != kKind) fail("job ", job.id, " is a ", job.kind, " job, not a download job");
+  const DownloadParams p = read_params(job.params);
+  const HubRepoCache cache(p.repo_id);
+  const std::set<std::string> finished = store.finished_units(job.id);
+  std::vector<DownloadFileProgress> files;
+  for (const auto &f : p.files) {
+    DownloadFileProgress progress{f.path, f.size, 0, finished.count(file_unit(f.path)) > 0};
+    std::error_code ec;
+    if (progress.done) {
+      progress.bytes_on_disk = f.size >= 0 ? f.size : static_cast<int64_t>(fs::file_size(cache.blob_path(f.etag), ec));
+    } else if (const auto partial = fs::file_size(cache.incomplete_path(f.etag), ec); !ec) {
+      progress.bytes_on_disk = static_cast<int64_t>(partial);
+    }
+    files.push_back(std::move(progress));
+  }
+  return files;
+}
+
 RunOutcome run_download_job(JobStore &store, int64_t job_id, const RunOptions &options, const DownloadRunOptions &download) {
   const JobInfo job = store.job(job_id);
   if (job.kind != kKind) fail("job ", job_id, " is a ", job.kind, " job, not a download job");

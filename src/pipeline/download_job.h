@@ -69,6 +69,17 @@ RunOutcome run_download_job(JobStore &store, int64_t job_id, const RunOptions &o
 // The snapshot folder a download job fills.
 std::filesystem::path download_job_snapshot(const JobInfo &job);
 
+// Where each file of a download job stands, read from the job and the cache alone (so any process
+// can show it while another runs the job): done once its unit is committed, else the bytes of its
+// partial blob (blobs/<etag>.incomplete). The server's per-file progress.
+struct DownloadFileProgress {
+  std::string path;
+  int64_t size = -1;  // -1: the listing did not say
+  int64_t bytes_on_disk = 0;
+  bool done = false;
+};
+std::vector<DownloadFileProgress> download_file_progress(JobStore &store, const JobInfo &job);
+
 // HF_HUB_OFFLINE: the cached snapshot of repo_id at revision, or a qs::Error saying what is missing.
 std::filesystem::path cached_download_snapshot(const DownloadRequest &request);
 

@@ -10,8 +10,9 @@ namespace qs {
 namespace {
 
 constexpr const char *kFileUnit = "file";
+constexpr std::string_view kTensorUnitPrefix = "tensor:";
 
-std::string tensor_unit(const std::string &name) { return "tensor:" + name; }
+std::string tensor_unit(const std::string &name) { return std::string(kTensorUnitPrefix) + name; }
 
 std::vector<std::string> quantize_units(const ModelSource &model) {
   std::vector<std::string> units;
@@ -80,7 +81,7 @@ RunOutcome run_quantize_job(JobStore &store, int64_t job_id, const RunOptions &o
           out->finish();
           result.artifacts.push_back({"gguf", request.output});
         } else {
-          out->write_tensor(setup.model->get(unit.substr(std::string("tensor:").size())));
+          out->write_tensor(setup.model->get(std::string_view(unit).substr(kTensorUnitPrefix.size())));
           out->sync();  // on disk before the unit says so
         }
         return result;

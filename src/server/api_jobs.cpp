@@ -6,7 +6,6 @@
 #include "core/text_file.h"
 #include "jobs/job_json.h"
 #include "pipeline/download_job.h"
-#include "pipeline/download_progress.h"
 #include "server/job_creation.h"
 #include "server/request_json.h"
 

@@ -38,13 +38,7 @@ inline std::string git_blob_id(const std::string &bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_Digest(object.data(), object.size(), digest, &n, EVP_sha1(), nullptr);
-  std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < n; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", digest[i]);
-    hex += buf;
-  }
-  return hex;
+  return lower_hex(digest, n);
 }
 
 struct MockRequest {

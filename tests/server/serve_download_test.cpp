@@ -53,9 +53,7 @@ TEST(ServerDownload, TokenIsUsedOnceAndNeverKeptAndEveryFileLandsInTheCache) {
   ASSERT_TRUE(created);
   ASSERT_EQ(created->status, 201) << created->body;
   const int64_t id = body_json(created)["id"];
-  const auto job = test::wait_for_job(server, id, [](const nlohmann::json &j) {
-    return j["state"] != "queued" && j["state"] != "running";
-  });
+  const auto job = test::wait_for_job_to_stop(server, id);
   ASSERT_EQ(job["state"], "done") << job.dump();
 
   const auto files = body_json(server.get("/api/jobs/" + std::to_string(id) + "/files"));

@@ -48,9 +48,7 @@ TEST_F(ServerJobs, MeasureJobRunsToDoneAndItsRowsComeBackInPages) {
   ServerProcess server(dir, args());
   ASSERT_TRUE(server.started()) << server.printed();
   const int64_t id = created_id(server.post("/api/jobs", quick_measure()));
-  const auto job = test::wait_for_job(server, id, [](const nlohmann::json &j) {
-    return j["state"] != "queued" && j["state"] != "running";
-  });
+  const auto job = test::wait_for_job_to_stop(server, id);
   ASSERT_EQ(job["state"], "done") << job.dump();
   EXPECT_EQ(job["units_total"], 28);  // 2 layers x 7 matrices x 2 types
   EXPECT_EQ(job["measurements"]["rows"], 28);
@@ -153,9 +151,7 @@ TEST_F(ServerJobs, PauseAndResumeThroughTheApi) {
   const auto resumed = server.post(job_path + "/resume", nlohmann::json::object());
   ASSERT_EQ(resumed->status, 200) << resumed->body;
   EXPECT_EQ(body_json(resumed)["state"], "queued");
-  job = test::wait_for_job(server, id, [](const nlohmann::json &j) {
-    return j["state"] != "queued" && j["state"] != "running";
-  });
+  job = test::wait_for_job_to_stop(server, id);
   ASSERT_EQ(job["state"], "done") << job.dump();
   EXPECT_EQ(job["units_done"], job["units_total"]);
   EXPECT_EQ(job["measurements"]["rows"], job["units_total"]);  // no unit lost or repeated
@@ -205,9 +201,7 @@ TEST_F(ServerQuantize, QuantizeJobWritesTheSameFileAsTheCliAndRefusesOutputsOver
   ASSERT_TRUE(created);
   ASSERT_EQ(created->status, 201) << created->body;
   const int64_t id = body_json(created)["id"];
-  const auto job = test::wait_for_job(server, id, [](const nlohmann::json &j) {
-    return j["state"] != "queued" && j["state"] != "running";
-  });
+  const auto job = test::wait_for_job_to_stop(server, id);
   ASSERT_EQ(job["state"], "done") << job.dump();
   ASSERT_EQ(job["artifacts"].size(), 1u) << job.dump();
   EXPECT_EQ(job["artifacts"][0]["path"], output);

@@ -110,4 +110,9 @@ nlohmann::json wait_for_job(ServerProcess &server, int64_t id, Done done) {
   return job;
 }
 
+// The job's JSON once it has stopped running (done, failed, paused or cancelled).
+inline nlohmann::json wait_for_job_to_stop(ServerProcess &server, int64_t id) {
+  return wait_for_job(server, id, [](const nlohmann::json &j) { return j["state"] != "queued" && j["state"] != "running"; });
+}
+
 }  // namespace qs::test

@@ -3,7 +3,7 @@
 import { post } from "../api";
 import { onJob } from "../events";
 import type { Job } from "../types";
-import { formatDuration, h, replace } from "../ui";
+import { formatDuration, h, replace, showError } from "../ui";
 
 const ACTIVE = new Set(["queued", "running"]);
 
@@ -60,4 +60,18 @@ export function jobPanel(jobId: number, onChange?: (job: Job) => void): JobPanel
     onChange?.(job);
   });
   return { el, dispose };
+}
+
+// A form's submit that creates a job: the button is off while the request is out, and an API error
+// lands next to the field it names. Returns the new job's id, or undefined when it was refused.
+export async function createJob(form: HTMLFormElement, submit: HTMLButtonElement, body: Record<string, unknown>): Promise<number | undefined> {
+  submit.disabled = true;
+  try {
+    return (await post<{ id: number }>("/api/jobs", body)).id;
+  } catch (e) {
+    showError(form, e);
+    return undefined;
+  } finally {
+    submit.disabled = false;
+  }
 }

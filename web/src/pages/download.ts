@@ -1,10 +1,10 @@
 // Download: a Hugging Face repo into the Hugging Face cache (shared with huggingface_hub), as a
 // job: repo id, revision, an access token for gated repos (sent once with the request, kept only in
 // the server's memory, never shown again), progress per file, pause/resume/cancel.
-import { get, post } from "../api";
+import { get } from "../api";
 import type { Job } from "../types";
-import { clearErrors, field, formatBytes, h, replace, showError } from "../ui";
-import { jobPanel } from "../components/job-panel";
+import { clearErrors, field, formatBytes, h, replace } from "../ui";
+import { createJob, jobPanel } from "../components/job-panel";
 import type { Cleanup } from "../main";
 
 export const title = "Download";
@@ -59,16 +59,10 @@ export function render(root: HTMLElement, args: string[]): Cleanup {
     const body: Record<string, unknown> = { kind: "download", params };
     if (token.value) body.token = token.value;
     token.value = "";  // sent once; the page keeps no copy
-    submit.disabled = true;
-    try {
-      const created = await post<{ id: number }>("/api/jobs", body);
-      history.replaceState(null, "", `#/download/${created.id}`);
-      showJob(created.id);
-    } catch (e) {
-      showError(form, e);
-    } finally {
-      submit.disabled = false;
-    }
+    const id = await createJob(form, submit, body);
+    if (id === undefined) return;
+    history.replaceState(null, "", `#/download/${id}`);
+    showJob(id);
   });
 
   if (args[0]) showJob(Number(args[0]));

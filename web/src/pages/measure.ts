@@ -1,11 +1,11 @@
 // Measure: the form that starts a measure job, then its live progress and a layer × kind heat map
 // of sensitivity at a chosen type that fills in as measurement rows arrive.
-import { get, post, query } from "../api";
+import { get, query } from "../api";
 import { onJob } from "../events";
 import { files, quantTypes, serverInfo } from "../state";
 import type { Job, JobDetail, MeasurementPage, MeasurementRow, ModelInfo } from "../types";
 import { clearErrors, field, formatBytes, h, replace, select, shortPath, showError } from "../ui";
-import { jobPanel } from "../components/job-panel";
+import { createJob, jobPanel } from "../components/job-panel";
 import { HeatMap } from "../components/heat-map";
 import type { Cleanup } from "../main";
 
@@ -88,15 +88,8 @@ function measureForm(): HTMLFormElement {
       probes: list(probes.value), text: text.value, imatrix: imatrix.value, tensors: tensors.value,
       shard: "1/1", ctx: Number(ctx.value), chunks: Number(chunks.value),
     };
-    submit.disabled = true;
-    try {
-      const created = await post<{ id: number; resumed: boolean }>("/api/jobs", { kind: "measure", params });
-      location.hash = `#/measure/${created.id}`;
-    } catch (e) {
-      showError(form, e);
-    } finally {
-      submit.disabled = false;
-    }
+    const id = await createJob(form, submit, { kind: "measure", params });
+    if (id !== undefined) location.hash = `#/measure/${id}`;
   });
   return form;
 }

@@ -1,10 +1,10 @@
 // Quantize: write a GGUF from a strategy file or one of llama.cpp's stock presets, as a job; when
 // it is done, the output's path and size.
-import { get, post } from "../api";
+import { get } from "../api";
 import { files, PRESETS, serverInfo } from "../state";
 import type { Job, JobDetail } from "../types";
 import { baseName, clearErrors, field, formatBytes, h, replace, select, shortPath, showError } from "../ui";
-import { jobPanel } from "../components/job-panel";
+import { createJob, jobPanel } from "../components/job-panel";
 import type { Cleanup } from "../main";
 
 export const title = "Quantize";
@@ -70,16 +70,10 @@ export function render(root: HTMLElement, args: string[]): Cleanup {
     const params: Record<string, string> = { model: model.value, imatrix: imatrix.value, output: output.value };
     if (source.value === "preset") params.preset = preset.value;
     else params.strategy = strategy.value;
-    submit.disabled = true;
-    try {
-      const created = await post<{ id: number }>("/api/jobs", { kind: "quantize", params });
-      history.replaceState(null, "", `#/quantize/${created.id}`);
-      showJob(created.id);
-    } catch (e) {
-      showError(form, e);
-    } finally {
-      submit.disabled = false;
-    }
+    const id = await createJob(form, submit, { kind: "quantize", params });
+    if (id === undefined) return;
+    history.replaceState(null, "", `#/quantize/${id}`);
+    showJob(id);
   });
 
   if (args[0]) showJob(Number(args[0]));

@@ -1,12 +1,12 @@
 // Verify: the comparison an auto job ends with — every preset and strategy's size, PPL and KLD
 // against the unquantized model on held-out text, as a table and two charts. Also starts auto jobs.
-import { get, post } from "../api";
+import { get } from "../api";
 import { onJob } from "../events";
 import { files, PRESETS, serverInfo } from "../state";
 import type { CompareResult, Job } from "../types";
 import { clearErrors, field, formatBytes, formatNumber, h, replace, select, shortPath, showError } from "../ui";
 import { compareChart, type Chart } from "../components/charts";
-import { jobPanel } from "../components/job-panel";
+import { createJob, jobPanel } from "../components/job-panel";
 import type { Cleanup } from "../main";
 
 export const title = "Verify";
@@ -127,15 +127,8 @@ function autoForm(): HTMLFormElement {
       probes: list(probes.value), presets: list(presets.value),
       n_ctx: 512, chunks: Number(chunks.value), imatrix_chunks: -1, eval_chunks: Number(evalChunks.value),
     };
-    submit.disabled = true;
-    try {
-      const created = await post<{ id: number }>("/api/jobs", { kind: "auto", params });
-      location.hash = `#/verify/${created.id}`;
-    } catch (e) {
-      showError(form, e);
-    } finally {
-      submit.disabled = false;
-    }
+    const id = await createJob(form, submit, { kind: "auto", params });
+    if (id !== undefined) location.hash = `#/verify/${id}`;
   });
   return form;
 }
