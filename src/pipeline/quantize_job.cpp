@@ -60,6 +60,10 @@ RunOutcome run_quantize_job(JobStore &store, int64_t job_id, const RunOptions &o
     export_options.metadata = setup.metadata;
     export_options.imatrix = setup.imatrix ? &*setup.imatrix : nullptr;
     export_options.n_threads = n_threads;
+    // A new output folder is made, as `auto` and `compare` make theirs; if it cannot be, the
+    // writer's error names the path.
+    std::error_code no_folder;
+    std::filesystem::create_directories(std::filesystem::path(request.output).parent_path(), no_folder);
     out = std::make_unique<GgufExport>(*setup.model, setup.plan, export_options, request.output);
     out->keep_partial_file();
     const std::set<std::string> finished = store.finished_units(job_id);

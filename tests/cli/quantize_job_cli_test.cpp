@@ -131,6 +131,14 @@ TEST_F(QuantizeJobCli, DetachedJobIsRunByJobsResume) {
   EXPECT_EQ(test::slurp(dir / "out.gguf"), expected);
 }
 
+TEST_F(QuantizeJobCli, AnOutputInAFolderThatDoesNotExistYetMakesTheFolder) {
+  const std::filesystem::path output = dir / "new" / "folder" / "out.gguf";
+  const CliRun run = test::run_cli(dir, {"quantize", kModel, "--type", "Q8_0", "-o", output.string(), "--db", db()});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(test::slurp(output).substr(0, 4), "GGUF");
+  EXPECT_FALSE(std::filesystem::exists(output.string() + ".tmp"));
+}
+
 TEST_F(QuantizeJobCli, AFullDiskFailsTheJobWithOneLineAndNoFinalFile) {
   // `ulimit -f` makes writes past 2 MiB fail (EFBIG, with SIGXFSZ ignored) as a full disk fails them (ENOSPC).
   const std::string command = "trap \"\" XFSZ; ulimit -f 2048; QUANTSCOPE_DB=" + db() + " " + QUANTSCOPE_BINARY + " quantize " + kModel +

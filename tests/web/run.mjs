@@ -53,6 +53,30 @@ const shot = async (name) => {
 const text = (selector) => page.locator(selector).first().innerText();
 // The API as the page calls it (same origin, the bearer token): for state the page does not show.
 const api = (path) => page.evaluate(async ([p, t]) => (await fetch(p, { headers: { Authorization: `Bearer ${t}` } })).json(), [path, token]);
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+const TERMINAL = new Set(["done", "failed", "cancelled"]);
+// Waits until a job has ended, by its state in the API (not by the page, so a page that missed an
+// event cannot hang the run), and fails the test with the job's own error unless it is done.
+async function jobEnded(id) {
+  for (;;) {
+    const job = await api(`/api/jobs/${id}`);
+    if (TERMINAL.has(job.state)) {
+      if (job.state !== "done") assert.fail(`job #${id} (${job.kind}) ${job.state}: ${job.error ?? ""}`);
+      return job;
+    }
+    await pause(250);
+  }
+}
+// The id of the job a form just created (its panel appears), or the test fails with the form's error.
+async function createdJob(form) {
+  const panel = page.locator(".job-panel[data-job]").first();
+  const outcome = await Promise.race([
+    panel.waitFor({ timeout: LONG }).then(() => "created"),
+    form.locator(".error").waitFor({ timeout: LONG }).then(() => "refused"),
+  ]);
+  if (outcome === "refused") assert.fail(await form.locator(".error").innerText());
+  return Number(await panel.getAttribute("data-job"));
+}
 
 test("the API refuses a request without the token", async () => {
   const status = await page.evaluate(async () => (await fetch("/api/info")).status);
@@ -92,11 +116,14 @@ test("measure: start, see progress, pause, resume, heat map fills", async () => 
   const panel = page.locator(`.job-panel[data-job="${measureJob}"]`);
   const done = async () => Number((await panel.locator(".progress").getAttribute("aria-valuenow")) ?? 0);
   await page.waitForFunction((id) => {
-    const bar = document.querySelector(`.job-panel[data-job="${id}"] .progress`);
+    const panel = document.querySelector(`.job-panel[data-job="${id}"]`);
+    const bar = panel?.querySelector(".progress");
+    if (["failed", "cancelled"].includes(panel?.dataset.state)) return true;  // jobEnded below says why
     return bar && Number(bar.getAttribute("aria-valuenow")) >= 20;  // a fifth: the map shows a few layers
   }, measureJob, { timeout: LONG });
+  if (["failed", "cancelled"].includes(await panel.getAttribute("data-state"))) await jobEnded(measureJob);
   await panel.locator('[data-action="pause"]').click();
-  await page.waitForFunction((id) => ["paused", "done"].includes(document.querySelector(`.job-panel[data-job="${id}"]`)?.dataset.state), measureJob, { timeout: LONG });
+  await page.waitForFunction((id) => ["paused", "done", "failed", "cancelled"].includes(document.querySelector(`.job-panel[data-job="${id}"]`)?.dataset.state), measureJob, { timeout: LONG });
   if ((await panel.getAttribute("data-state")) === "paused") {
     const pausedAt = await done();
     assert.ok(pausedAt < 100, "paused before the end");
@@ -107,6 +134,7 @@ test("measure: start, see progress, pause, resume, heat map fills", async () => 
   } else {
     console.log("note: the measurement finished before the pause landed (a fast machine); pause not checked");
   }
+  await jobEnded(measureJob);
   await page.waitForFunction((id) => document.querySelector(`.job-panel[data-job="${id}"]`)?.dataset.state === "done", measureJob, { timeout: LONG });
   assert.equal(await done(), 100);
   // Every quantizable tensor (58) has a cell at the chosen type.
@@ -196,12 +224,14 @@ test("quantize: the saved strategy into a GGUF", async () => {
   await form.locator('[data-role="source"]').selectOption("strategy");
   await form.locator('[data-role="strategy"]').fill(strategyPath);
   await form.locator('[data-role="output"]').fill(output);
+  assert.equal(await form.locator('[data-role="output"]').inputValue(), output);
   await form.locator('button[type="submit"]').click();
-  const outcome = await Promise.race([
-    page.locator('[data-role="result"] .ok').waitFor({ timeout: LONG }).then(() => "done"),
-    form.locator(".error").waitFor({ timeout: LONG }).then(() => "refused"),
+  await jobEnded(await createdJob(form));
+  const shown = await Promise.race([
+    page.locator('[data-role="result"] .ok').waitFor({ timeout: LONG }).then(() => "ok"),
+    page.locator('[data-role="result"] .error').waitFor({ timeout: LONG }).then(() => "error"),
   ]);
-  if (outcome === "refused") assert.fail(await form.locator(".error").innerText());
+  if (shown === "error") assert.fail(await text('[data-role="result"] .error'));
   assert.match(await text('[data-role="result"]'), new RegExp(`Wrote ${output}`));
   assert.ok(statSync(output).size > 1_000_000);
   await shot("quantize");
@@ -217,6 +247,7 @@ test("verify: an auto job's comparison table and charts", async () => {
     presets: ["Q4_K_M", "Q2_K"], n_ctx: 128, chunks: 1, imatrix_chunks: 1, eval_chunks: 1,
   }]);
   assert.ok(created.id, JSON.stringify(created));
+  await jobEnded(created.id);
   await page.goto(`${server.url}/#/verify/${created.id}`);
   const shown = await Promise.race([
     page.locator('[data-role="compare-table"]').waitFor({ timeout: LONG }).then(() => "table"),
@@ -246,6 +277,7 @@ test("download: a repo from the (mock) Hub into the cache, the token used once a
   await form.locator('[data-role="token"]').fill(hubToken);
   await form.locator('button[type="submit"]').click();
   assert.equal(await form.locator('[data-role="token"]').inputValue(), "");  // the page keeps no copy
+  await jobEnded(await createdJob(form));
   await page.locator('[data-role="files"] tr[data-file="model.safetensors"]').waitFor();
   await page.locator('[data-role="snapshot"]').waitFor({ timeout: LONG });
   assert.equal(await page.locator('[data-role="files"] tbody tr[data-done="1"]').count(), 4);

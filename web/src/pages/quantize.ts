@@ -30,7 +30,7 @@ export function render(root: HTMLElement, args: string[]): Cleanup {
 
   let roots: string[] = [];
   const suggestOutput = () => {
-    if (output.dataset.touched) return;
+    if (output.dataset.touched || document.activeElement === output) return;
     const name = baseName(model.value).replace(/\.gguf$/, "");
     const tag = source.value === "preset" ? preset.value : baseName(strategy.value).replace(/\.(ya?ml|json)$/, "") || "strategy";
     output.value = `${roots[0] ?? ""}/out/${name}-${tag}.gguf`;
@@ -41,7 +41,10 @@ export function render(root: HTMLElement, args: string[]): Cleanup {
     suggestOutput();
   };
   source.addEventListener("change", toggle);
-  for (const c of [model, preset, strategy]) c.addEventListener("change", suggestOutput);
+  // The text field by "input": its "change" fires only as it loses focus, which is as the user
+  // enters the output field, and the suggestion would land under their typing.
+  for (const c of [model, preset]) c.addEventListener("change", suggestOutput);
+  strategy.addEventListener("input", suggestOutput);
   output.addEventListener("input", () => { output.dataset.touched = "1"; });
 
   Promise.all([files("model"), files("strategy"), files("imatrix"), serverInfo()]).then(([models, strategies, imatrices, info]) => {
