@@ -34,6 +34,7 @@ nlohmann::json report_json(const PerplexityReport &report) {
                         {"mean_nll", r.mean_nll},
                         {"chunk_running_ppl", r.running_ppl},
                         {"threads", report.n_threads},
+                        {"device", report.device},
                         {"load_seconds", report.load_seconds},
                         {"seconds", r.seconds},
                         {"tokens_per_second", r.tokens_per_second}};
@@ -90,8 +91,8 @@ void print_report(const PerplexityReport &report, const PerplexityRequest &reque
   std::printf("model      %s (%s)\n", report.model.c_str(), report.architecture.c_str());
   std::printf("tokens     %lld: %lld chunks of %lld, %lld scored\n", static_cast<long long>(r.n_tokens_in_text),
               static_cast<long long>(r.n_chunks), static_cast<long long>(r.n_ctx), static_cast<long long>(r.n_scored));
-  std::printf("speed      %.1f tokens/s on %d threads (%s, load %s)\n", r.tokens_per_second, report.n_threads,
-              format_duration(r.seconds).c_str(), format_duration(report.load_seconds).c_str());
+  std::printf("speed      %.1f tokens/s on %s, %d threads (%s, load %s)\n", r.tokens_per_second, report.device.c_str(),
+              report.n_threads, format_duration(r.seconds).c_str(), format_duration(report.load_seconds).c_str());
   if (!request.save_log_probs.empty()) std::printf("saved      %s\n", request.save_log_probs.string().c_str());
   std::printf("PPL        %.4f ± %.5f\n", r.ppl.value, r.ppl.error);
   if (r.kld) {
@@ -117,6 +118,8 @@ const CommandRegistration registration{40, [](CLI::App &app) {
   cmd->add_option("--kl-base", request->kl_base,
                   "Compare with log-probs saved by --save-logits (its tokens and context are used)");
   cmd->add_option("--threads", request->n_threads, "Worker threads (default: all cores)");
+  cmd->add_option("--device", request->device, "Where the forward pass runs: auto (the GPU when there is one), cpu, cuda")
+      ->default_val("auto");
   cmd->add_flag("--json", *json, "Print JSON instead of a table");
   cmd->callback([request, json] {
     ProgressBar bar;

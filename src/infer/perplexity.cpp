@@ -25,7 +25,7 @@ Estimate perplexity_estimate(double sum_nll, double sum_nll2, int64_t count) {
 
 }  // namespace
 
-PerplexityResult compute_perplexity(Transformer &model, std::span<const int32_t> text_tokens,
+PerplexityResult compute_perplexity(LogitsPass &model, std::span<const int32_t> text_tokens,
                                     const PerplexityOptions &options, ProgressSink *progress) {
   NullProgress no_progress;
   if (!progress) progress = &no_progress;

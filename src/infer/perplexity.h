@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "infer/kld.h"
-#include "infer/transformer.h"
+#include "infer/logits_pass.h"
 
 namespace qs {
 
@@ -42,7 +42,7 @@ struct PerplexityResult {
 // tokens: the whole text, tokenized once (BOS first if the tokenizer adds one). With
 // options.kl_base, tokens may be empty (the file's are used); if given they must equal the file's.
 // Throws qs::Error for a text shorter than one context, a base file of another vocabulary, etc.
-PerplexityResult compute_perplexity(Transformer &model, std::span<const int32_t> tokens,
+PerplexityResult compute_perplexity(LogitsPass &model, std::span<const int32_t> tokens,
                                     const PerplexityOptions &options, ProgressSink *progress = nullptr);
 
 }  // namespace qs

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "infer/compute_device.h"
 #include "infer/logprob_file.h"
 #include "infer/text_input.h"
 #include "model/model_source.h"
@@ -15,6 +16,7 @@ namespace qs {
 PerplexityReport run_perplexity(const PerplexityRequest &request, ProgressSink *progress) {
   if (request.text.empty() && request.kl_base.empty()) fail("perplexity: give a text (--text) or a base file (--kl-base)");
   if (request.n_ctx < 4) fail("perplexity: context of ", request.n_ctx, " tokens is too small (at least 4)");
+  const ComputeDevice device = parse_compute_device(request.device);
   const auto source = ModelSource::open(request.model);
   if (!request.kl_base.empty()) {
     // Opening validates the whole file; compute_perplexity maps it again (cheap) when it runs.
@@ -42,9 +44,10 @@ PerplexityReport run_perplexity(const PerplexityRequest &request, ProgressSink *
   report.model = request.model.string();
   report.architecture = source->config().architecture.empty() ? source->architecture().gguf_arch : source->config().architecture;
   const auto load_start = std::chrono::steady_clock::now();
-  const auto model = Transformer::load(*source, request.n_threads, progress);
+  const auto model = load_logits_pass(*source, device, request.n_threads, progress);
   report.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   report.n_threads = model->n_threads();
+  report.device = model->device_name();
   report.result = compute_perplexity(*model, tokens, options, progress);
   return report;
 }

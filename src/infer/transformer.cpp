@@ -27,8 +27,6 @@ std::string shape_string(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
-std::string blk(int il, const char *suffix) { return "blk." + std::to_string(il) + "." + suffix; }
-
 }  // namespace
 
 void TransformerConfig::validate() const {
@@ -82,7 +80,6 @@ Transformer::Entry *Transformer::require(const std::string &name, std::vector<in
 
 void Transformer::bind_weights() {
   const auto &c = config_;
-  const int64_t q_width = c.n_head * c.head_dim, kv_width = c.n_head_kv * c.head_dim;
   token_embd_ = require("token_embd.weight", {c.n_embd, c.n_vocab});
   output_norm_ = require("output_norm.weight", {c.n_embd});
   output_ = optional("output.weight", {c.n_embd, c.n_vocab});
@@ -94,33 +91,12 @@ void Transformer::bind_weights() {
     config_.rope.freq_factors = freqs->second.values;
   }
 
-  layers_.assign(static_cast<size_t>(c.n_layer), Layer{});
-  for (int il = 0; il < c.n_layer; ++il) {
-    Layer &l = layers_[static_cast<size_t>(il)];
-    l.attn_norm = require(blk(il, "attn_norm.weight"), {c.n_embd});
-    l.wq = require(blk(il, "attn_q.weight"), {c.n_embd, q_width});
-    l.wk = require(blk(il, "attn_k.weight"), {c.n_embd, kv_width});
-    l.wv = require(blk(il, "attn_v.weight"), {c.n_embd, kv_width});
-    l.wo = require(blk(il, "attn_output.weight"), {q_width, c.n_embd});
-    l.bq = optional(blk(il, "attn_q.bias"), {q_width});
-    l.bk = optional(blk(il, "attn_k.bias"), {kv_width});
-    l.bv = optional(blk(il, "attn_v.bias"), {kv_width});
-    l.bo = optional(blk(il, "attn_output.bias"), {c.n_embd});
-    l.q_norm = optional(blk(il, "attn_q_norm.weight"), {c.head_dim});
-    l.k_norm = optional(blk(il, "attn_k_norm.weight"), {c.head_dim});
-    l.ffn_norm = require(blk(il, "ffn_norm.weight"), {c.n_embd});
-    if (c.n_expert > 0 && weights_.count(blk(il, "ffn_gate_inp.weight"))) {
-      l.router = require(blk(il, "ffn_gate_inp.weight"), {c.n_embd, c.n_expert});
-      l.gate_exps = require(blk(il, "ffn_gate_exps.weight"), {c.n_embd, c.n_ff_expert, c.n_expert});
-      l.up_exps = require(blk(il, "ffn_up_exps.weight"), {c.n_embd, c.n_ff_expert, c.n_expert});
-      l.down_exps = require(blk(il, "ffn_down_exps.weight"), {c.n_ff_expert, c.n_embd, c.n_expert});
-    } else {
-      if (c.n_ff <= 0) fail("model (", c.architecture, ") layer ", il, " has no ffn_gate_inp.weight and no dense FFN width");
-      l.ffn_gate = require(blk(il, "ffn_gate.weight"), {c.n_embd, c.n_ff});
-      l.ffn_up = require(blk(il, "ffn_up.weight"), {c.n_embd, c.n_ff});
-      l.ffn_down = require(blk(il, "ffn_down.weight"), {c.n_ff, c.n_embd});
-    }
-  }
+  auto find = [&](const std::string &name, const std::vector<int64_t> &shape, bool required) {
+    return required ? require(name, shape) : optional(name, shape);
+  };
+  layers_.clear();
+  for (int il = 0; il < c.n_layer; ++il)
+    layers_.push_back(bind_layer_tensors<Entry>(c, il, weights_.count(layer_tensor_name(il, "ffn_gate_inp.weight")) > 0, find));
 }
 
 void Transformer::ensure_rope_positions(int64_t n_positions) {

@@ -17,10 +17,12 @@
 #include "infer/attention.h"
 #include "infer/ffn.h"
 #include "infer/layer_stage.h"
+#include "infer/logits_pass.h"
 #include "infer/moe.h"
 #include "infer/rope.h"
 #include "infer/thread_pool.h"
 #include "infer/transformer_config.h"
+#include "infer/weight_layout.h"
 
 namespace qs {
 
@@ -35,7 +37,7 @@ struct WeightTensor {
 // Weights by GGUF name ("token_embd.weight", "blk.0.attn_q.weight", ...).
 using WeightMap = std::map<std::string, WeightTensor, std::less<>>;
 
-class Transformer {
+class Transformer : public LogitsPass {
  public:
   // Takes the weights by GGUF name; checks that every tensor the config needs is there with the
   // right shape (throws qs::Error naming the tensor). Optional tensors (q/k/v biases, q/k norms,
@@ -47,13 +49,14 @@ class Transformer {
   static std::unique_ptr<Transformer> load(const ModelSource &source, int n_threads = 0,
                                            ProgressSink *progress = nullptr);
 
-  const TransformerConfig &config() const { return config_; }
-  int n_threads() const { return pool_.size(); }
+  const TransformerConfig &config() const override { return config_; }
+  int n_threads() const override { return pool_.size(); }
+  std::string device_name() const override { return "cpu"; }
 
   // Logits of tokens [first_logit, n) into logits ((n - first_logit) x n_vocab). Computing only
   // the rows one needs saves a part of the output matmul (perplexity scores the second half).
   void forward(std::span<const int32_t> tokens, float *logits, ActivationSink *sink = nullptr,
-               int64_t first_logit = 0);
+               int64_t first_logit = 0) override;
   std::vector<float> forward(std::span<const int32_t> tokens, ActivationSink *sink = nullptr);
 
   // Token embeddings: the hidden state entering layer 0 (n x n_embd).
@@ -109,13 +112,7 @@ class Transformer {
 
  private:
   using Entry = WeightMap::value_type;
-  struct Layer {
-    Entry *attn_norm = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr, *wo = nullptr;
-    Entry *bq = nullptr, *bk = nullptr, *bv = nullptr, *bo = nullptr, *q_norm = nullptr, *k_norm = nullptr;
-    Entry *ffn_norm = nullptr, *ffn_gate = nullptr, *ffn_up = nullptr, *ffn_down = nullptr;
-    Entry *router = nullptr, *gate_exps = nullptr, *up_exps = nullptr, *down_exps = nullptr;
-    bool is_moe() const { return router != nullptr; }
-  };
+  using Layer = LayerTensors<Entry>;
   // Which rows of a layer go past attention: all, or (a last layer feeding logits that start at
   // first_row) only rows [first_row, sequence_length) of each sequence, listed in Scratch::selected
   // by rows_for_layer.

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "infer/compute_device.h"
 #include "measure/tensor_measurer.h"
 
 namespace qs {
@@ -56,7 +57,7 @@ RunOutcome run_measure_job(JobStore &store, int64_t job_id, const RunOptions &op
     if (request.metric != MetricLevel::proxy)
       chunks = std::make_unique<CalibrationChunks>(read_calibration_chunks(*model, request));
     measurer = std::make_unique<TensorMeasurer>(*transformer, imatrix ? &*imatrix : nullptr, request.metric,
-                                                chunks.get(), &progress);
+                                                chunks.get(), &progress, parse_compute_device(request.device));
   };
   auto measure_unit = [&](const std::string &key) {
     const MeasurementUnit &unit = *by_key.at(key);

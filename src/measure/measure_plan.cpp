@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "core/error.h"
+#include "infer/compute_device.h"
 #include "jobs/job_json.h"
 #include "infer/text_input.h"
 #include "jobs/measurement_row.h"
@@ -30,11 +31,13 @@ T field(const nlohmann::json &params, const char *name) {
 }  // namespace
 
 nlohmann::json MeasureRequest::to_json() const {
-  return {{"model", model},         {"types", types},          {"probes", probes},
-          {"metric", metric_level_name(metric)},
-          {"text", text},           {"imatrix", imatrix},
-          {"tensors", tensor_regex}, {"shard", std::to_string(shard_index) + "/" + std::to_string(shard_count)},
-          {"ctx", n_ctx},           {"chunks", max_chunks}};
+  nlohmann::json params = {{"model", model},         {"types", types},          {"probes", probes},
+                           {"metric", metric_level_name(metric)},
+                           {"text", text},           {"imatrix", imatrix},
+                           {"tensors", tensor_regex}, {"shard", std::to_string(shard_index) + "/" + std::to_string(shard_count)},
+                           {"ctx", n_ctx},           {"chunks", max_chunks}};
+  if (device != "cpu") params["device"] = device;
+  return params;
 }
 
 MeasureRequest MeasureRequest::from_json(const nlohmann::json &params) {
@@ -53,6 +56,7 @@ MeasureRequest MeasureRequest::from_json(const nlohmann::json &params) {
   parse_shard(field<std::string>(params, "shard"), r.shard_index, r.shard_count);
   r.n_ctx = field<int64_t>(params, "ctx");
   r.max_chunks = field<int64_t>(params, "chunks");
+  if (params.contains("device")) r.device = field<std::string>(params, "device");
   return r;
 }
 
@@ -87,6 +91,8 @@ void MeasureRequest::validate_and_resolve() {
     fail("--shard: ", shard_index, "/", shard_count, " is not i/N with 1 <= i <= N");
   if (!tensor_regex.empty()) compile_tensor_regex(tensor_regex);
   if (!probes.empty() && metric != MetricLevel::kld) fail("--probes only applies to --metric kld");
+  // Only the kld level runs passes on a device; the others are the CPU's whatever was asked.
+  device = metric == MetricLevel::kld ? compute_device_name(parse_compute_device(device)) : "cpu";
   for (const auto &name : probes) {
     const QuantType &type = quant_type_by_name(name);
     if (!types.empty() && std::find_if(types.begin(), types.end(), [&](const std::string &t) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "measure/gpu_kld.h"
 #include "measure/proxy_metrics.h"
 #include "model/quantizable_tensors.h"
 #include "quant/quantize_tensor.h"
@@ -19,14 +20,16 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 TensorMeasurer::TensorMeasurer(Transformer &model, const Imatrix *imatrix, MetricLevel level,
-                               const CalibrationChunks *chunks, ProgressSink *progress)
+                               const CalibrationChunks *chunks, ProgressSink *progress, ComputeDevice device)
     : model_(model), imatrix_(imatrix), level_(level), chunks_(chunks), pool_(model.n_threads()) {
   if (level != MetricLevel::proxy) {
     if (!chunks) fail("the ", metric_level_name(level), " metric needs calibration text");
     // Both levels walk the layers with cached hidden states (the layer metric captures each
     // layer's inputs from them); only kld needs the reference logits.
     const auto start = std::chrono::steady_clock::now();
-    reference_ = std::make_unique<ReferenceRun>(model, *chunks, progress, 4096, level == MetricLevel::kld);
+    const bool gpu = level == MetricLevel::kld && device == ComputeDevice::cuda;
+    reference_ = std::make_unique<ReferenceRun>(model, *chunks, progress, 4096, level == MetricLevel::kld && !gpu);
+    if (gpu) gpu_kld_ = make_gpu_kld_comparer(model, *chunks, progress);
     timing_.reference_seconds = seconds_since(start);
   }
 }
@@ -123,7 +126,8 @@ double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float
 void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quantized, MeasurementRow &row) {
   PassStart start;
   if (s.first_layer >= 0) start = {PassStart::At::layer, s.first_layer, s.stage};
-  const KldResult result = reference_->compare_with_weight(s.name, std::move(quantized), start);
+  KldComparer &comparer = gpu_kld_ ? *gpu_kld_ : static_cast<KldComparer &>(*reference_);
+  const KldResult result = comparer.compare_with_weight(s.name, std::move(quantized), start);
   row.set(Metric::kld, result.kld);
   row.set(Metric::delta_ppl, result.delta_ppl);
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "formats/imatrix.h"
+#include "infer/compute_device.h"
 #include "infer/transformer.h"
 #include "jobs/measurement_row.h"
 #include "measure/calibration.h"
@@ -30,8 +31,10 @@ class TensorMeasurer {
  public:
   // chunks may be null for the proxy level. imatrix may be null. The model's weights are swapped
   // while a unit runs and always put back.
+  // device cuda: the kld level's passes and comparisons run on the GPU (the proxy and layer
+  // metrics stay on the CPU).
   TensorMeasurer(Transformer &model, const Imatrix *imatrix, MetricLevel level, const CalibrationChunks *chunks,
-                 ProgressSink *progress = nullptr);
+                 ProgressSink *progress = nullptr, ComputeDevice device = ComputeDevice::cpu);
 
   // The row for `tensor` in `type`: bits, params and every metric of the level (the weighted
   // relative MSE only when the imatrix has the tensor). `level` may stop short of the measurer's.
@@ -51,7 +54,7 @@ class TensorMeasurer {
   std::vector<float> quantized_values(const std::string &tensor, const QuantType &type);
 
   // The reference run with logits: kld level only.
-  const ReferenceRun *reference() const { return level_ == MetricLevel::kld ? reference_.get() : nullptr; }
+  const ReferenceRun *reference() const { return level_ == MetricLevel::kld && !gpu_kld_ ? reference_.get() : nullptr; }
 
  private:
   struct TensorState {
@@ -72,7 +75,8 @@ class TensorMeasurer {
   MetricLevel level_;
   const CalibrationChunks *chunks_;
   ThreadPool pool_;
-  std::unique_ptr<ReferenceRun> reference_;  // layer and kld levels; with logits for kld
+  std::unique_ptr<ReferenceRun> reference_;  // layer and kld levels; with logits for kld on the CPU
+  std::unique_ptr<KldComparer> gpu_kld_;     // kld level on the GPU
   std::optional<TensorState> state_;
   std::optional<int> captured_layer_;
   MatmulInputCapture captured_;

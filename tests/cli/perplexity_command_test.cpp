@@ -10,6 +10,7 @@
 #include "cli/cli_runner.h"
 #include "formats/safetensors.h"
 #include "infer/perplexity.h"
+#include "infer/transformer.h"
 #include "model/model_source.h"
 
 namespace qs {

@@ -1,0 +1,125 @@
+#include "gpu/gpu_reference_run.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "gpu/kernels.h"
+
+namespace qs {
+
+GpuReferenceRun::GpuReferenceRun(std::unique_ptr<GpuTransformer> model, const CalibrationChunks &chunks,
+                                 ProgressSink *progress, int64_t max_batch_tokens)
+    : model_(std::move(model)), chunks_(chunks) {
+  NullProgress quiet;
+  if (!progress) progress = &quiet;
+  const auto &c = model_->config();
+  const int64_t per_batch = std::max<int64_t>(1, max_batch_tokens / chunks.n_ctx());
+  rows_per_chunk_ = chunks.n_ctx() - chunks.first_scored();
+  for (int64_t first = 0; first < chunks.n_chunks(); first += per_batch) {
+    Batch batch;
+    batch.first_chunk = first;
+    batch.n_chunks = std::min(per_batch, chunks.n_chunks() - first);
+    std::vector<int32_t> targets;
+    for (int64_t ch = first; ch < first + batch.n_chunks; ++ch) {
+      const auto input = chunks.input(ch);
+      batch.tokens.insert(batch.tokens.end(), input.begin(), input.end());
+      for (int64_t i = 0; i < rows_per_chunk_; ++i)
+        targets.push_back(i < chunks.n_scored_per_chunk() ? chunks.target(ch, i) : 0);
+    }
+    model_->check_tokens(batch.tokens, chunks.n_ctx(), chunks.first_scored());
+    batch.targets.upload(targets.data(), targets.size(), model_->stream());
+    batches_.push_back(std::move(batch));
+  }
+
+  progress->begin("reference run on " + model_->device_name(), static_cast<int64_t>(batches_.size()));
+  for (size_t b = 0; b < batches_.size(); ++b) {
+    Batch &batch = batches_[b];
+    const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size()), rows = batch.n_chunks * rows_per_chunk_;
+    float *hidden = batch.hidden.reserve(static_cast<size_t>(n_tokens * c.n_embd));
+    model_->embed(batch.tokens, hidden);
+    float *state = work_.reserve(static_cast<size_t>(n_tokens * c.n_embd));
+    gpu::cuda_check(cudaMemcpyAsync(state, hidden, static_cast<size_t>(n_tokens * c.n_embd) * sizeof(float),
+                                    cudaMemcpyDeviceToDevice, model_->stream()), "copying a hidden state");
+    model_->run_layers(0, static_cast<int>(c.n_layer), state, n_tokens, chunks.n_ctx());
+    const float *logits = model_->output_logits(state, n_tokens, chunks.first_scored(), chunks.n_ctx());
+    float *base = batch.base_log_probs.reserve(static_cast<size_t>(rows * c.n_vocab));
+    gpu::cuda_check(cudaMemcpyAsync(base, logits, static_cast<size_t>(rows * c.n_vocab) * sizeof(float),
+                                    cudaMemcpyDeviceToDevice, model_->stream()), "keeping the reference logits");
+    gpu::log_softmax_rows(base, rows, c.n_vocab, model_->stream());
+    progress->advance(static_cast<int64_t>(b) + 1);
+  }
+  model_->synchronize();
+  progress->end();
+  // The reference's own NLL: its logits against themselves (KLD 0).
+  double sum_kld = 0, sum_nll = 0;
+  for (const Batch &batch : batches_) add_rows(batch, batch.base_log_probs.data(), sum_kld, sum_nll);
+  mean_nll_ = sum_nll / static_cast<double>(chunks.n_scored());
+}
+
+void GpuReferenceRun::add_rows(const Batch &batch, const float *logits, double &sum_kld, double &sum_nll) {
+  const int64_t rows = batch.n_chunks * rows_per_chunk_;
+  gpu::kld_rows(logits, batch.base_log_probs.data(), batch.targets.data(), rows, model_->config().n_vocab,
+                kld_.reserve(static_cast<size_t>(rows)), nll_.reserve(static_cast<size_t>(rows)), model_->stream());
+  host_kld_.resize(static_cast<size_t>(rows));
+  host_nll_.resize(static_cast<size_t>(rows));
+  kld_.download(host_kld_.data(), host_kld_.size(), model_->stream());
+  nll_.download(host_nll_.data(), host_nll_.size(), model_->stream());
+  model_->synchronize();
+  for (int64_t r = 0; r < rows; ++r) {
+    if (r % rows_per_chunk_ >= chunks_.n_scored_per_chunk()) continue;  // the last row predicts nothing
+    sum_kld += host_kld_[static_cast<size_t>(r)];
+    sum_nll += host_nll_[static_cast<size_t>(r)];
+  }
+}
+
+void GpuReferenceRun::move_to(int layer) {
+  const int n_layer = static_cast<int>(model_->config().n_layer);
+  if (layer < 0 || layer > n_layer) fail("reference run: layer ", layer, " is outside [0, ", n_layer, "]");
+  if (layer == layer_) return;
+  for (Batch &batch : batches_) {
+    const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
+    if (layer < layer_) model_->embed(batch.tokens, batch.hidden.data());
+    model_->run_layers(layer < layer_ ? 0 : layer_, layer, batch.hidden.data(), n_tokens, chunks_.n_ctx());
+  }
+  layer_ = layer;
+}
+
+KldResult GpuReferenceRun::compare_from(int layer, bool from_embeddings) {
+  const auto &c = model_->config();
+  double sum_kld = 0, sum_nll = 0;
+  for (const Batch &batch : batches_) {
+    const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
+    float *state = work_.reserve(static_cast<size_t>(n_tokens * c.n_embd));
+    if (from_embeddings) {
+      model_->embed(batch.tokens, state);
+    } else {
+      gpu::cuda_check(cudaMemcpyAsync(state, batch.hidden.data(), static_cast<size_t>(n_tokens * c.n_embd) * sizeof(float),
+                                      cudaMemcpyDeviceToDevice, model_->stream()), "copying a hidden state");
+    }
+    model_->run_layers(layer, static_cast<int>(c.n_layer), state, n_tokens, chunks_.n_ctx());
+    add_rows(batch, model_->output_logits(state, n_tokens, chunks_.first_scored(), chunks_.n_ctx()), sum_kld, sum_nll);
+  }
+  const auto count = static_cast<double>(chunks_.n_scored());
+  return {sum_kld / count, std::exp(sum_nll / count) - std::exp(mean_nll_)};
+}
+
+KldResult GpuReferenceRun::compare_with_weight(const std::string &name, std::vector<float> values, const PassStart &start) {
+  const bool from_embeddings = start.at == PassStart::At::embeddings;
+  // The cache moves with the reference weights, before the swap.
+  if (!from_embeddings) move_to(start.layer);
+  if (static_cast<int64_t>(values.size()) != model_->weight_elements(name))
+    fail("tensor ", name, ": ", values.size(), " values for ", model_->weight_elements(name));
+  swapped_.upload(values.data(), values.size(), model_->stream());
+  model_->swap_weight(name, swapped_);
+  // Put back however the pass ends.
+  struct SwapBack {
+    GpuTransformer &model;
+    const std::string &name;
+    gpu::DeviceBuffer<float> &buffer;
+    ~SwapBack() { model.swap_weight(name, buffer); }
+  } swap_back{*model_, name, swapped_};
+  return compare_from(from_embeddings ? 0 : start.layer, from_embeddings);
+}
+
+}  // namespace qs

@@ -1,0 +1,57 @@
+// The measurement's reference run on the GPU: the unquantized model's log-probs of every scored
+// position and the hidden state entering one layer, per batch of chunks, all in GPU memory. A
+// unit swaps its quantized weight in on the GPU (no copy of the original: the buffers exchange),
+// runs from the layer the weight first acts in, and compares on the GPU; only two doubles per
+// scored position come back. Passes start at the weight's layer (not yet at its product inside
+// the layer, as the CPU run does).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "gpu/device_buffer.h"
+#include "gpu/gpu_transformer.h"
+#include "measure/calibration.h"
+#include "measure/reference_run.h"
+
+namespace qs {
+
+class ProgressSink;
+
+class GpuReferenceRun : public KldComparer {
+ public:
+  GpuReferenceRun(std::unique_ptr<GpuTransformer> model, const CalibrationChunks &chunks, ProgressSink *progress = nullptr,
+                  int64_t max_batch_tokens = 4096);
+
+  KldResult compare_with_weight(const std::string &name, std::vector<float> values, const PassStart &start) override;
+  double mean_nll() const { return mean_nll_; }
+  GpuTransformer &model() { return *model_; }
+
+ private:
+  struct Batch {
+    int64_t first_chunk = 0, n_chunks = 0;
+    std::vector<int32_t> tokens;             // the chunks' inputs back to back
+    gpu::DeviceBuffer<float> hidden;         // entering layer_
+    gpu::DeviceBuffer<float> base_log_probs; // rows_per_chunk rows per chunk
+    gpu::DeviceBuffer<int32_t> targets;      // per row (0 where a row predicts nothing)
+  };
+  void move_to(int layer);
+  // Sums KLD and NLL over the scored rows of every batch, the model as it is, from `layer`
+  // (0 with from_embeddings: the embeddings themselves may have changed).
+  KldResult compare_from(int layer, bool from_embeddings);
+  // Per-row KLD and NLL of the batch's logits (on the GPU) against its base, summed on the host in
+  // row order over the scored rows.
+  void add_rows(const Batch &batch, const float *logits, double &sum_kld, double &sum_nll);
+
+  std::unique_ptr<GpuTransformer> model_;
+  const CalibrationChunks &chunks_;
+  int64_t rows_per_chunk_ = 0;
+  std::vector<Batch> batches_;
+  int layer_ = 0;
+  double mean_nll_ = 0;
+  gpu::DeviceBuffer<float> work_, swapped_;
+  gpu::DeviceBuffer<double> kld_, nll_;
+  std::vector<double> host_kld_, host_nll_;
+};
+
+}  // namespace qs

@@ -1,0 +1,125 @@
+// The forward pass on one NVIDIA GPU: the CPU Transformer's model (llama, mistral, qwen2, qwen3,
+// mixtral, qwen3_moe; every rope variant, since the cos/sin table is the CPU's own), with its
+// weights in GPU memory as f32. Matrix products, attention's two products included, are cuBLAS
+// fp32 GEMMs (no TF32); norms, rope, softmax, SiLU and the MoE gather/scatter are kernels of
+// ours (gpu/kernels.cu). MoE routing runs on the CPU with the CPU pass's own route_top_k, so both
+// passes send a token to the same experts. Built only when CMake finds CUDA.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include "gpu/device_buffer.h"
+#include "infer/logits_pass.h"
+#include "infer/rope.h"
+#include "infer/transformer.h"
+#include "infer/weight_layout.h"
+
+namespace qs {
+
+class ModelSource;
+class ProgressSink;
+
+class GpuTransformer : public LogitsPass {
+ public:
+  // Takes no weights yet: add each with set_weight, then call finish_loading (which checks that
+  // every tensor the config needs is there with the right shape, as the CPU pass does).
+  GpuTransformer(TransformerConfig config, int device_index = 0, int n_threads = 0);
+  ~GpuTransformer() override;
+  GpuTransformer(const GpuTransformer &) = delete;
+  GpuTransformer &operator=(const GpuTransformer &) = delete;
+
+  // Reads the model tensor by tensor (one tensor in host memory at a time) onto the GPU. Refuses,
+  // naming the memory needed and free, a model whose f32 weights do not fit on the GPU.
+  static std::unique_ptr<GpuTransformer> load(const ModelSource &source, int n_threads = 0,
+                                              ProgressSink *progress = nullptr, int device_index = 0);
+  // All of a CPU model's weights (tests and benchmarks: both passes over the same values).
+  static std::unique_ptr<GpuTransformer> from_weights(const TransformerConfig &config, const WeightMap &weights,
+                                                      int n_threads = 0, int device_index = 0);
+
+  // Creates or replaces a weight (shape in ggml order, values in host memory).
+  void set_weight(std::string_view name, const std::vector<int64_t> &shape, std::span<const float> values);
+  void finish_loading();
+
+  const TransformerConfig &config() const override { return config_; }
+  int n_threads() const override { return n_threads_; }
+  std::string device_name() const override;
+  // A sink is not supported on the GPU (throws).
+  void forward(std::span<const int32_t> tokens, float *logits, ActivationSink *sink = nullptr,
+               int64_t first_logit = 0) override;
+  // Several sequences of sequence_length tokens back to back (0: one sequence), each attending
+  // only to itself; logits of rows [first_logit, sequence_length) of each, back to back.
+  void forward_sequences(std::span<const int32_t> tokens, int64_t sequence_length, int64_t first_logit, float *logits);
+
+  // Bytes of GPU memory the weights take.
+  int64_t weight_bytes() const;
+
+  // The pieces of a pass, on GPU memory, for callers that keep states between passes (the GPU
+  // reference run of a measurement). hidden: n_tokens x n_embd on the GPU; sequences of L tokens.
+  // Throws qs::Error for token ids outside the vocabulary or a length that is not whole sequences.
+  void check_tokens(std::span<const int32_t> tokens, int64_t sequence_length, int64_t first_logit) const;
+  void embed(std::span<const int32_t> tokens, float *hidden);
+  void run_layers(int first, int last, float *hidden, int64_t n_tokens, int64_t sequence_length);
+  // Final norm and output product of rows [first_logit, L) of each sequence; the logits stay on
+  // the GPU in a buffer of the model's, valid until the next pass.
+  const float *output_logits(const float *hidden, int64_t n_tokens, int64_t first_logit, int64_t sequence_length);
+  // Exchanges a weight's GPU values with `values` (at least as many): swapping in a quantized
+  // copy and back costs no copy and no host memory.
+  void swap_weight(std::string_view name, gpu::DeviceBuffer<float> &values);
+  int64_t weight_elements(std::string_view name) const;
+  cudaStream_t stream() const { return stream_; }
+  void synchronize();
+
+ private:
+  struct DeviceWeight {
+    std::vector<int64_t> shape;
+    int64_t n_elements = 0;
+    gpu::DeviceBuffer<float> values;
+  };
+  using Entry = std::map<std::string, DeviceWeight, std::less<>>::value_type;
+  using Layer = LayerTensors<const Entry>;
+  struct Scratch {
+    gpu::DeviceBuffer<int32_t> tokens;
+    gpu::DeviceBuffer<float> hidden, normed, q, k, v, attn, proj, scores, logits, ffn_gate, ffn_up, gathered, expert_out;
+    gpu::DeviceBuffer<float> router_logits, route_weights, rope_cos, rope_sin;
+    gpu::DeviceBuffer<int64_t> rows;
+    gpu::DeviceBuffer<float *> attention_pointers;
+    int64_t rope_positions = 0;
+  };
+
+  const Entry *require(const std::string &name, const std::vector<int64_t> &shape) const;
+  const Entry *optional(const std::string &name, const std::vector<int64_t> &shape) const;
+  void ensure_rope_table(int64_t n_positions);
+  // y[rows x n_out] = x[rows x n_in] W^T (+ bias), W the weight's [n_out rows of n_in].
+  void linear(const float *x, int64_t rows, int64_t n_in, const float *weight, int64_t n_out, const float *bias,
+              float *y);
+  void attention(int64_t n_tokens, int64_t sequence_length);
+  void dense_ffn(const Layer &layer, const float *x, int64_t rows, float *out);
+  void moe_ffn(const Layer &layer, const float *x, int64_t rows, float *out);
+
+  TransformerConfig config_;
+  int device_ = 0;
+  int n_threads_ = 1;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  std::map<std::string, DeviceWeight, std::less<>> weights_;
+  const Entry *token_embd_ = nullptr, *output_norm_ = nullptr, *output_ = nullptr;
+  std::vector<Layer> layers_;
+  bool loaded_ = false;
+  Scratch scratch_;
+  // Host copies the attention pointer table and MoE routing are built in.
+  std::vector<float *> host_pointers_;
+  std::vector<float> host_router_logits_, host_route_weights_, host_expert_weights_;
+  std::vector<int32_t> host_routed_experts_;
+  std::vector<int64_t> host_expert_rows_;
+};
+
+}  // namespace qs

@@ -1,0 +1,77 @@
+// The measurement's KLD level on the GPU against the CPU's, unit for unit: the bound is
+// 2 % relative wherever the KLD is at least 1e-5. Units of every kind of tensor (the embedding,
+// which starts at the embeddings; attention and feed-forward weights of the first, a middle and
+// the last layer; the output matrix, which starts after the last layer) in three types. Also the
+// measure command end to end with --device cuda.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_process.h"
+#include "jobs/job_store.h"
+#include "measure/shipped_calibration.h"
+#include "measure/tensor_measurer.h"
+#include "quant/types.h"
+
+namespace qs {
+namespace {
+
+const std::filesystem::path kRoot = QUANTSCOPE_SOURCE_DIR;
+
+TEST(GpuMeasure, EveryUnitsKldAgreesWithTheCpuWithin2PercentRelative) {
+  auto &shipped = test::ShippedCalibration::get();
+  TensorMeasurer cpu(*shipped.model, nullptr, MetricLevel::kld, shipped.chunks.get());
+  TensorMeasurer gpu(*shipped.model, nullptr, MetricLevel::kld, shipped.chunks.get(), nullptr, ComputeDevice::cuda);
+  int compared = 0;
+  double worst = 0;
+  for (const char *tensor : {"token_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.3.attn_v.weight",
+                             "blk.3.attn_output.weight", "blk.4.ffn_gate.weight", "blk.4.ffn_up.weight",
+                             "blk.7.ffn_down.weight", "blk.7.attn_v.weight", "output.weight"}) {
+    for (const char *type : {"Q8_0", "Q4_K", "Q2_K"}) {
+      const QuantType &t = quant_type_by_name(type);
+      const MeasurementRow a = cpu.measure(tensor, t), b = gpu.measure(tensor, t);
+      const double kld_cpu = *a.get(Metric::kld), kld_gpu = *b.get(Metric::kld);
+      EXPECT_EQ(a.get(Metric::relative_mse), b.get(Metric::relative_mse)) << tensor << " " << type;  // proxies: the CPU's both times
+      if (kld_cpu < 1e-5) {
+        EXPECT_LT(std::abs(kld_gpu - kld_cpu), 2e-7) << tensor << " " << type;
+        continue;
+      }
+      const double relative = std::abs(kld_gpu - kld_cpu) / kld_cpu;
+      worst = std::max(worst, relative);
+      ++compared;
+      EXPECT_LT(relative, 0.02) << tensor << " " << type << ": cpu " << kld_cpu << " gpu " << kld_gpu;
+      EXPECT_NEAR(*b.get(Metric::delta_ppl), *a.get(Metric::delta_ppl), 0.02 * std::abs(*a.get(Metric::delta_ppl)) + 1e-4)
+          << tensor << " " << type;
+    }
+  }
+  std::printf("%d units with KLD >= 1e-5, worst relative difference %.3g\n", compared, worst);
+  RecordProperty("worst_relative_kld_difference", std::to_string(worst));
+  EXPECT_GE(compared, 15);
+}
+
+TEST(GpuMeasure, TheMeasureCommandRunsTheKldLevelOnTheGpu) {
+  test::ScratchDir dir;
+  auto run = [&](const char *device, const char *db) {
+    const test::CliRun r = test::run_cli(
+        dir, {"measure", (kRoot / "models/kjv-llama").string(), "--metric", "kld", "--text",
+              (kRoot / "models/kjv-llama/calibration.txt").string(), "--ctx", "64", "--chunks", "2", "--types", "Q4_K,Q2_K",
+              "--tensors", "blk\\.(2|6)\\.(attn_v|ffn_down)", "--device", device, "--db", (dir / db).string(), "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    JobStore store((dir / db).string());
+    EXPECT_EQ(store.job(1).params.value("device", "cpu"), device);
+    return store.measurements(1);
+  };
+  const auto gpu = run("cuda", "gpu.db"), cpu = run("cpu", "cpu.db");
+  ASSERT_EQ(gpu.size(), 8u);
+  ASSERT_EQ(cpu.size(), 8u);
+  for (size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(cpu[i].tensor, gpu[i].tensor);
+    const double a = *cpu[i].get(Metric::kld), b = *gpu[i].get(Metric::kld);
+    EXPECT_NEAR(b, a, 0.02 * a + 2e-7) << gpu[i].tensor;
+  }
+}
+
+}  // namespace
+}  // namespace qs
