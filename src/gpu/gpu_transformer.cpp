@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "gpu/gpu_input_squares.h"
 #include "gpu/kernels.h"
 #include "infer/moe.h"
 #include "core/parallel.h"
@@ -216,13 +217,20 @@ void GpuTransformer::attention(int64_t n, int64_t L) {
   }
 }
 
+void GpuTransformer::record(const Entry *w, int expert, const float *x, int64_t rows, int64_t cols) {
+  if (input_squares_ && rows > 0) input_squares_->add(w->first, expert, x, rows, cols, stream_);
+}
+
 void GpuTransformer::dense_ffn(const Layer &l, const float *x, int64_t rows, float *out) {
   const int64_t n_embd = config_.n_embd, n_ff = config_.n_ff;
   float *gate = scratch_.ffn_gate.reserve(static_cast<size_t>(rows * n_ff));
   float *up = scratch_.ffn_up.reserve(static_cast<size_t>(rows * n_ff));
+  record(l.ffn_gate, -1, x, rows, n_embd);
+  record(l.ffn_up, -1, x, rows, n_embd);
   linear(x, rows, n_embd, l.ffn_gate->second.values.data(), n_ff, nullptr, gate);
   linear(x, rows, n_embd, l.ffn_up->second.values.data(), n_ff, nullptr, up);
   gpu::silu_multiply(gate, up, gate, rows * n_ff, stream_);
+  record(l.ffn_down, -1, gate, rows, n_ff);
   linear(gate, rows, n_ff, l.ffn_down->second.values.data(), n_embd, nullptr, out);
 }
 
@@ -230,6 +238,7 @@ void GpuTransformer::moe_ffn(const Layer &l, const float *x, int64_t rows, float
   const auto &c = config_;
   const int64_t n_embd = c.n_embd, n_expert = c.n_expert, k = c.n_expert_used, n_ff = c.n_ff_expert;
   float *router_logits = scratch_.router_logits.reserve(static_cast<size_t>(rows * n_expert));
+  record(l.router, -1, x, rows, n_embd);
   linear(x, rows, n_embd, l.router->second.values.data(), n_expert, nullptr, router_logits);
   host_router_logits_.resize(static_cast<size_t>(rows * n_expert));
   scratch_.router_logits.download(host_router_logits_.data(), host_router_logits_.size(), stream_);
@@ -266,17 +275,33 @@ void GpuTransformer::moe_ffn(const Layer &l, const float *x, int64_t rows, float
     if (m == 0) continue;
     const int64_t *expert_rows = scratch_.rows.data() + first;
     gpu::gather_rows(x, expert_rows, m, n_embd, gathered, stream_);
+    record(l.gate_exps, static_cast<int>(e), gathered, m, n_embd);
+    record(l.up_exps, static_cast<int>(e), gathered, m, n_embd);
     linear(gathered, m, n_embd, l.gate_exps->second.values.data() + e * n_ff * n_embd, n_ff, nullptr, gate);
     linear(gathered, m, n_embd, l.up_exps->second.values.data() + e * n_ff * n_embd, n_ff, nullptr, up);
     gpu::silu_multiply(gate, up, gate, m * n_ff, stream_);
+    record(l.down_exps, static_cast<int>(e), gate, m, n_ff);
     linear(gate, m, n_ff, l.down_exps->second.values.data() + e * n_embd * n_ff, n_embd, nullptr, expert_out);
     gpu::scatter_add_weighted(out, expert_rows, scratch_.route_weights.data() + first, expert_out, m, n_embd, stream_);
   }
 }
 
 void GpuTransformer::forward(std::span<const int32_t> tokens, float *logits, ActivationSink *sink, int64_t first_logit) {
-  if (sink) fail("the GPU pass cannot report activations (imatrix collection runs on the CPU: --device cpu)");
-  forward_sequences(tokens, 0, first_logit, logits);
+  if (!sink) return forward_sequences(tokens, 0, first_logit, logits);
+  // The one sink the GPU serves: the imatrix's, whose sums of squares it makes on the GPU and
+  // hands over after the pass (the rows themselves never come to the host).
+  auto *collector = dynamic_cast<ImatrixCollector *>(sink);
+  if (!collector) fail("the GPU pass can only collect an imatrix; other activation reports need --device cpu");
+  GpuInputSquares squares;
+  record_inputs(&squares);
+  try {
+    forward_sequences(tokens, 0, first_logit, logits);
+  } catch (...) {
+    record_inputs(nullptr);
+    throw;
+  }
+  record_inputs(nullptr);
+  squares.drain_into(*collector, stream_);
 }
 
 void GpuTransformer::check_tokens(std::span<const int32_t> tokens, int64_t sequence_length, int64_t first_logit) const {
@@ -314,6 +339,7 @@ void GpuTransformer::run_layers(int first, int last, float *hidden, int64_t n, i
   for (int il = first; il < last; ++il) {
     const Layer &l = layers_[static_cast<size_t>(il)];
     gpu::rms_norm_rows(hidden, data(l.attn_norm), normed, n, n_embd, c.rms_norm_eps, stream_);
+    for (const Entry *w : {l.wq, l.wk, l.wv}) record(w, -1, normed, n, n_embd);
     linear(normed, n, n_embd, data(l.wq), qw, data(l.bq), s.q.data());
     linear(normed, n, n_embd, data(l.wk), kvw, data(l.bk), s.k.data());
     linear(normed, n, n_embd, data(l.wv), kvw, data(l.bv), s.v.data());
@@ -322,6 +348,7 @@ void GpuTransformer::run_layers(int first, int last, float *hidden, int64_t n, i
     gpu::norm_and_rope(s.k.data(), n, c.n_head_kv, hd, data(l.k_norm), c.rms_norm_eps, s.rope_cos.data(),
                        s.rope_sin.data(), c.rope.n_rot, neox, L, stream_);
     attention(n, L);
+    record(l.wo, -1, s.attn.data(), n, qw);
     linear(s.attn.data(), n, qw, data(l.wo), n_embd, data(l.bo), proj);
     gpu::add_in_place(hidden, proj, n * n_embd, stream_);
     gpu::rms_norm_rows(hidden, data(l.ffn_norm), normed, n, n_embd, c.rms_norm_eps, stream_);
@@ -345,6 +372,7 @@ const float *GpuTransformer::output_logits(const float *hidden, int64_t n, int64
   gpu::gather_rows(hidden, s.rows.data(), m, c.n_embd, gathered, stream_);
   gpu::rms_norm_rows(gathered, output_norm_->second.values.data(), normed, m, c.n_embd, c.rms_norm_eps, stream_);
   float *logits = s.logits.reserve(static_cast<size_t>(m * c.n_vocab));
+  record(output_, -1, normed, m, c.n_embd);
   linear(normed, m, c.n_embd, output_->second.values.data(), c.n_vocab, nullptr, logits);
   return logits;
 }

@@ -25,6 +25,7 @@
 
 namespace qs {
 
+class GpuInputSquares;
 class ModelSource;
 class ProgressSink;
 
@@ -52,7 +53,7 @@ class GpuTransformer : public LogitsPass {
   const TransformerConfig &config() const override { return config_; }
   int n_threads() const override { return n_threads_; }
   std::string device_name() const override;
-  // A sink is not supported on the GPU (throws).
+  // The only sink served is an ImatrixCollector (its sums are made on the GPU); others throw.
   void forward(std::span<const int32_t> tokens, float *logits, ActivationSink *sink = nullptr,
                int64_t first_logit = 0) override;
   // Several sequences of sequence_length tokens back to back (0: one sequence), each attending
@@ -76,6 +77,8 @@ class GpuTransformer : public LogitsPass {
   void swap_weight(std::string_view name, gpu::DeviceBuffer<float> &values);
   int64_t weight_elements(std::string_view name) const;
   cudaStream_t stream() const { return stream_; }
+  // While set, every product's input is added to `squares` (the imatrix on the GPU); null: off.
+  void record_inputs(GpuInputSquares *squares) { input_squares_ = squares; }
   void synchronize();
 
  private:
@@ -104,6 +107,8 @@ class GpuTransformer : public LogitsPass {
   void attention(int64_t n_tokens, int64_t sequence_length);
   void dense_ffn(const Layer &layer, const float *x, int64_t rows, float *out);
   void moe_ffn(const Layer &layer, const float *x, int64_t rows, float *out);
+  // Adds x (rows x cols, the input of w's product) to the recorded inputs, when recording.
+  void record(const Entry *w, int expert, const float *x, int64_t rows, int64_t cols);
 
   TransformerConfig config_;
   int device_ = 0;
@@ -114,6 +119,7 @@ class GpuTransformer : public LogitsPass {
   const Entry *token_embd_ = nullptr, *output_norm_ = nullptr, *output_ = nullptr;
   std::vector<Layer> layers_;
   bool loaded_ = false;
+  GpuInputSquares *input_squares_ = nullptr;
   Scratch scratch_;
   // Host copies the attention pointer table and MoE routing are built in.
   std::vector<float *> host_pointers_;

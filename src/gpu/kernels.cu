@@ -176,9 +176,27 @@ __global__ void kld_kernel(const float *logits, const float *base, const int32_t
   }
 }
 
+// One thread per column, walking the rows (neighbouring threads read neighbouring columns).
+__global__ void column_squares_kernel(const float *x, int64_t n_rows, int64_t n_cols, double *sums) {
+  const int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (c >= n_cols) return;
+  double sum = 0.0;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const double v = x[r * n_cols + c];
+    sum += v * v;
+  }
+  sums[c] += sum;
+}
+
 constexpr int kFlatThreads = 256;
 
 }  // namespace
+
+void add_column_squares(const float *x, int64_t n_rows, int64_t n_cols, double *sums, cudaStream_t stream) {
+  if (n_rows == 0) return;
+  column_squares_kernel<<<flat_blocks(n_cols, kFlatThreads), kFlatThreads, 0, stream>>>(x, n_rows, n_cols, sums);
+  cuda_check(cudaGetLastError(), "column squares kernel");
+}
 
 void log_softmax_rows(float *x, int64_t n_rows, int64_t n_vocab, cudaStream_t stream) {
   if (n_rows == 0) return;

@@ -52,4 +52,7 @@ void log_softmax_rows(float *x, int64_t n_rows, int64_t n_vocab, cudaStream_t st
 void kld_rows(const float *logits, const float *base_log_probs, const int32_t *targets, int64_t n_rows, int64_t n_vocab,
               double *kld, double *nll, cudaStream_t stream);
 
+// sums[c] += sum over the n_rows rows of x[r][c]^2, in double (the imatrix's statistics).
+void add_column_squares(const float *x, int64_t n_rows, int64_t n_cols, double *sums, cudaStream_t stream);
+
 }  // namespace qs::gpu

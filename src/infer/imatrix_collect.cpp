@@ -3,26 +3,43 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "infer/compute_device.h"
 #include "infer/text_input.h"
 #include "model/model_source.h"
 
 namespace qs {
 
-void ImatrixCollector::matmul_input(std::string_view weight_name, int expert, const float *x, int64_t n_rows,
-                                    int64_t n_cols) {
-  if (!include_output_ && weight_name == "output.weight") return;
-  std::lock_guard<std::mutex> lock(mutex_);
+ImatrixCollector::Sums &ImatrixCollector::sums_for(std::string_view weight_name, int64_t n_cols) {
   auto it = sums_.find(weight_name);
   if (it == sums_.end()) it = sums_.emplace(std::string(weight_name), Sums{}).first;
   Sums &s = it->second;
   if (s.n_cols == 0) s.n_cols = n_cols;
   if (s.n_cols != n_cols) fail("imatrix: '", weight_name, "' seen with ", n_cols, " and ", s.n_cols, " columns");
+  return s;
+}
+
+void ImatrixCollector::matmul_input(std::string_view weight_name, int expert, const float *x, int64_t n_rows,
+                                    int64_t n_cols) {
+  if (!include_output_ && weight_name == "output.weight") return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  Sums &s = sums_for(weight_name, n_cols);
   std::vector<double> &squares = s.squares[expert];
   squares.resize(static_cast<size_t>(n_cols), 0.0);
   for (int64_t r = 0; r < n_rows; ++r) {
     const float *row = x + r * n_cols;
     for (int64_t c = 0; c < n_cols; ++c) squares[static_cast<size_t>(c)] += static_cast<double>(row[c]) * row[c];
   }
+  s.counts[expert] += n_rows;
+}
+
+void ImatrixCollector::add_squares(std::string_view weight_name, int expert, std::span<const double> squares,
+                                   int64_t n_rows) {
+  if (!include_output_ && weight_name == "output.weight") return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  Sums &s = sums_for(weight_name, static_cast<int64_t>(squares.size()));
+  std::vector<double> &sums = s.squares[expert];
+  sums.resize(squares.size(), 0.0);
+  for (size_t c = 0; c < squares.size(); ++c) sums[c] += squares[c];
   s.counts[expert] += n_rows;
 }
 
@@ -50,7 +67,7 @@ Imatrix ImatrixCollector::result(int64_t n_experts) const {
   return imatrix;
 }
 
-Imatrix collect_imatrix(Transformer &model, std::span<const int32_t> tokens, const ImatrixOptions &options,
+Imatrix collect_imatrix(LogitsPass &model, std::span<const int32_t> tokens, const ImatrixOptions &options,
                         ProgressSink *progress) {
   const int64_t n_ctx = options.n_ctx;
   if (n_ctx < 2) fail("imatrix: context of ", n_ctx, " tokens is too small");
@@ -80,9 +97,10 @@ Imatrix collect_imatrix(Transformer &model, std::span<const int32_t> tokens, con
 
 Imatrix run_imatrix(const ImatrixRequest &request, ProgressSink *progress) {
   if (request.output.empty()) fail("imatrix: give an output file (-o)");
+  const ComputeDevice device = parse_compute_device(request.device);
   const auto source = ModelSource::open(request.model);
   const TokenizedText text = tokenize_text_file(*source, request.text, request.n_ctx);
-  const auto model = Transformer::load(*source, request.n_threads, progress);
+  const auto model = load_logits_pass(*source, device, request.n_threads, progress);
   ImatrixOptions options;
   options.n_ctx = request.n_ctx;
   options.max_chunks = request.max_chunks;

@@ -26,6 +26,8 @@ class ImatrixCollector final : public ActivationSink {
  public:
   explicit ImatrixCollector(bool include_output = false) : include_output_(include_output) {}
   void matmul_input(std::string_view weight_name, int expert, const float *x, int64_t n_rows, int64_t n_cols) override;
+  // The same from sums made elsewhere (the GPU's): per-column sums of squares over n_rows rows.
+  void add_squares(std::string_view weight_name, int expert, std::span<const double> squares, int64_t n_rows);
   // n_mat of each stacked tensor comes from `n_experts` (experts that saw no token keep count 0).
   Imatrix result(int64_t n_experts) const;
 
@@ -35,6 +37,8 @@ class ImatrixCollector final : public ActivationSink {
     std::map<int, std::vector<double>> squares;  // by expert (-1: a plain weight)
     std::map<int, int64_t> counts;
   };
+  // The weight's sums (created on first sight); checks its column count. Under mutex_.
+  Sums &sums_for(std::string_view weight_name, int64_t n_cols);
   bool include_output_;
   mutable std::mutex mutex_;
   std::map<std::string, Sums, std::less<>> sums_;
@@ -47,7 +51,7 @@ struct ImatrixOptions {
   bool include_output = false;
 };
 
-Imatrix collect_imatrix(Transformer &model, std::span<const int32_t> tokens, const ImatrixOptions &options,
+Imatrix collect_imatrix(LogitsPass &model, std::span<const int32_t> tokens, const ImatrixOptions &options,
                         ProgressSink *progress = nullptr);
 
 struct ImatrixRequest {
@@ -57,6 +61,7 @@ struct ImatrixRequest {
   int64_t n_ctx = 512;
   int64_t max_chunks = -1;
   int n_threads = 0;
+  std::string device = "auto";  // auto, cpu or cuda (infer/compute_device.h)
   bool include_output = false;
 };
 

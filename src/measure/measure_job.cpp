@@ -1,6 +1,7 @@
 // Creating and running measurement jobs.
 #include "measure/measure_job.h"
 
+#include <algorithm>
 #include <map>
 
 #include "core/error.h"
@@ -61,6 +62,12 @@ RunOutcome run_measure_job(JobStore &store, int64_t job_id, const RunOptions &op
   };
   auto measure_unit = [&](const std::string &key) {
     const MeasurementUnit &unit = *by_key.at(key);
+    // The unit after this one in the plan, quantized ahead while the GPU runs this one.
+    const auto next = std::find(keys.begin(), keys.end(), key);
+    if (next != keys.end() && next + 1 != keys.end()) {
+      const MeasurementUnit &after = *by_key.at(*(next + 1));
+      measurer->set_next_unit(after.tensor, *after.type);
+    }
     UnitResult result;
     result.measurements.push_back(measurer->measure(unit.tensor, *unit.type, unit.level));
     return result;

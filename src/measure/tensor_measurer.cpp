@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "core/error.h"
 #include "measure/gpu_kld.h"
@@ -91,21 +92,30 @@ void TensorMeasurer::capture_layer_inputs(int layer) {
 }
 
 std::vector<float> TensorMeasurer::quantized_values(const std::string &tensor, const QuantType &type) {
-  const TensorState &s = state_for(tensor);
-  const std::vector<float> &values = model_.weight(tensor).values;
-  if (s.n_cols % type.block_size != 0)
-    fail(tensor, ": rows of ", s.n_cols, " values do not fit ", type.name, " blocks of ", type.block_size);
-  if (type.needs_imatrix && s.importance.empty())
+  state_for(tensor);  // refuses a tensor llama.cpp keeps unquantized
+  return quantize_restore(tensor, type);
+}
+
+std::vector<float> TensorMeasurer::quantize_restore(const std::string &tensor, const QuantType &type) {
+  const WeightTensor &w = model_.weight(tensor);
+  const int64_t n_cols = w.shape.at(0), n_rows = w.shape.size() >= 2 ? w.shape[1] : 1;
+  const int64_t n_matrices = w.n_elements() / (n_cols * n_rows);
+  const bool has_importance = imatrix_ && imatrix_->find(tensor);
+  if (n_cols % type.block_size != 0)
+    fail(tensor, ": rows of ", n_cols, " values do not fit ", type.name, " blocks of ", type.block_size);
+  if (type.needs_imatrix && !has_importance)
     fail(tensor, ": ", type.name, " needs an importance matrix with an entry for this tensor");
-  std::vector<float> restored(values.size());
-  const int64_t matrix_values = s.n_rows * s.n_cols;
-  for (int64_t m = 0; m < s.n_matrices; ++m) {
-    const float *importance = s.importance.empty() ? nullptr : s.importance[static_cast<size_t>(m)].data();
-    quantize_restore_matrix(pool_, type, values.data() + m * matrix_values, restored.data() + m * matrix_values,
-                            s.n_rows, s.n_cols, importance);
+  std::vector<float> restored(w.values.size());
+  const int64_t matrix_values = n_rows * n_cols;
+  for (int64_t m = 0; m < n_matrices; ++m) {
+    const std::vector<float> importance = has_importance ? imatrix_->importance(tensor, n_cols, m) : std::vector<float>{};
+    quantize_restore_matrix(pool_, type, w.values.data() + m * matrix_values, restored.data() + m * matrix_values, n_rows,
+                            n_cols, importance.empty() ? nullptr : importance.data());
   }
   return restored;
 }
+
+void TensorMeasurer::set_next_unit(const std::string &tensor, const QuantType &type) { next_unit_ = {tensor, &type}; }
 
 double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float> &quantized) {
   const std::vector<float> &values = model_.weight(s.name).values;
@@ -127,6 +137,26 @@ void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quanti
   PassStart start;
   if (s.first_layer >= 0) start = {PassStart::At::layer, s.first_layer, s.stage};
   KldComparer &comparer = gpu_kld_ ? *gpu_kld_ : static_cast<KldComparer &>(*reference_);
+  // While the GPU runs this unit, the CPU threads (idle until it is done) quantize the next one.
+  // A failure there is dropped: the next unit quantizes again and fails in its own turn.
+  std::optional<std::thread> ahead;
+  if (gpu_kld_ && next_unit_) {
+    auto [tensor, type] = *next_unit_;
+    next_unit_.reset();
+    ahead.emplace([this, tensor, type] {
+      try {
+        quantized_ahead_ = QuantizedAhead{tensor, type, quantize_restore(tensor, *type)};
+      } catch (const std::exception &) {
+        quantized_ahead_.reset();
+      }
+    });
+  }
+  struct Join {
+    std::optional<std::thread> &thread;
+    ~Join() {
+      if (thread) thread->join();
+    }
+  } join{ahead};
   const KldResult result = comparer.compare_with_weight(s.name, std::move(quantized), start);
   row.set(Metric::kld, result.kld);
   row.set(Metric::delta_ppl, result.delta_ppl);
@@ -140,7 +170,15 @@ MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantTyp
   if (static_cast<int>(level) > static_cast<int>(level_))
     fail("this measurer was set up for the ", metric_level_name(level_), " level, not ", metric_level_name(level));
   auto start = std::chrono::steady_clock::now();
-  std::vector<float> quantized = quantized_values(tensor, type);
+  std::vector<float> quantized;
+  if (quantized_ahead_ && quantized_ahead_->tensor == tensor && quantized_ahead_->type == &type) {
+    state_for(tensor);
+    quantized = std::move(quantized_ahead_->values);
+    ++timing_.quantized_ahead_units;
+  } else {
+    quantized = quantized_values(tensor, type);
+  }
+  quantized_ahead_.reset();
   timing_.quantize_seconds += seconds_since(start);
   const TensorState &s = *state_;
   const std::vector<float> &values = model_.weight(tensor).values;

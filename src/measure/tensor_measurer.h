@@ -46,12 +46,18 @@ class TensorMeasurer {
   struct Timing {
     double quantize_seconds = 0, layer_seconds = 0, kld_seconds = 0, reference_seconds = 0;
     int64_t kld_units = 0;
+    int64_t quantized_ahead_units = 0;  // units whose weight was quantized during the previous unit's GPU pass
   };
   const Timing &timing() const { return timing_; }
 
   // The quantized-then-dequantized values of a tensor in a type, as the GGUF writer would store
   // them (same per-matrix importance).
   std::vector<float> quantized_values(const std::string &tensor, const QuantType &type);
+
+  // The unit the sweep measures after the next measure() call: on the GPU, its weight is quantized
+  // on the CPU threads while the GPU runs that call's pass (the same values as quantizing it in
+  // its turn, so the results do not change).
+  void set_next_unit(const std::string &tensor, const QuantType &type);
 
   // The reference run with logits: kld level only.
   const ReferenceRun *reference() const { return level_ == MetricLevel::kld && !gpu_kld_ ? reference_.get() : nullptr; }
@@ -66,6 +72,8 @@ class TensorMeasurer {
     double output_energy = 0;                    // ||X W^T||^2, for the layer metric
   };
   const TensorState &state_for(const std::string &tensor);
+  // quantized_values from the weight and the imatrix alone (no per-tensor state): safe beside a pass.
+  std::vector<float> quantize_restore(const std::string &tensor, const QuantType &type);
   void capture_layer_inputs(int layer);
   double layer_error(const TensorState &state, const std::vector<float> &quantized);
   void measure_kld(const TensorState &state, std::vector<float> quantized, MeasurementRow &row);
@@ -82,6 +90,13 @@ class TensorMeasurer {
   MatmulInputCapture captured_;
   std::vector<int64_t> token_counts_;  // for the embedding's layer metric
   Timing timing_;
+  struct QuantizedAhead {
+    std::string tensor;
+    const QuantType *type = nullptr;
+    std::vector<float> values;
+  };
+  std::optional<std::pair<std::string, const QuantType *>> next_unit_;
+  std::optional<QuantizedAhead> quantized_ahead_;
 };
 
 }  // namespace qs

@@ -51,6 +51,25 @@ TEST(GpuMeasure, EveryUnitsKldAgreesWithTheCpuWithin2PercentRelative) {
   EXPECT_GE(compared, 15);
 }
 
+// Quantizing the next unit on the CPU while the GPU runs the current one changes nothing: the
+// rows equal, bit for bit, those of units quantized in their turn.
+TEST(GpuMeasure, QuantizingTheNextUnitAheadGivesTheSameRows) {
+  auto &shipped = test::ShippedCalibration::get();
+  TensorMeasurer ahead(*shipped.model, nullptr, MetricLevel::kld, shipped.chunks.get(), nullptr, ComputeDevice::cuda);
+  TensorMeasurer in_turn(*shipped.model, nullptr, MetricLevel::kld, shipped.chunks.get(), nullptr, ComputeDevice::cuda);
+  std::vector<std::pair<std::string, const QuantType *>> units;
+  for (const char *tensor : {"blk.1.attn_q.weight", "blk.1.ffn_down.weight", "blk.5.attn_v.weight"})
+    for (const char *type : {"Q6_K", "Q3_K", "IQ4_NL"}) units.emplace_back(tensor, &quant_type_by_name(type));
+  for (size_t i = 0; i < units.size(); ++i) {
+    if (i + 1 < units.size()) ahead.set_next_unit(units[i + 1].first, *units[i + 1].second);
+    const MeasurementRow a = ahead.measure(units[i].first, *units[i].second);
+    const MeasurementRow b = in_turn.measure(units[i].first, *units[i].second);
+    EXPECT_EQ(a.metrics, b.metrics) << units[i].first << " " << units[i].second->name;
+  }
+  EXPECT_EQ(ahead.timing().quantized_ahead_units, static_cast<int64_t>(units.size()) - 1);
+  EXPECT_EQ(in_turn.timing().quantized_ahead_units, 0);
+}
+
 TEST(GpuMeasure, TheMeasureCommandRunsTheKldLevelOnTheGpu) {
   test::ScratchDir dir;
   auto run = [&](const char *device, const char *db) {
