@@ -2,6 +2,7 @@
 #include "server/api_catalog.h"
 
 #include "core/version.h"
+#include "infer/compute_device.h"
 #include "model/model_source.h"
 #include "model/model_summary_json.h"
 #include "quant/type_table_json.h"
@@ -16,7 +17,9 @@ HttpResponse api_info(ServerContext &context, const HttpRequest &) {
   return HttpResponse::json({{"version", kVersion},
                              {"roots", roots},
                              {"db", context.db_path.string()},
-                             {"token_required", context.token_required}});
+                             {"token_required", context.token_required},
+                             {"cuda_built", built_with_cuda()},
+                             {"cuda_devices", cuda_device_count()}});
 }
 
 HttpResponse api_types(ServerContext &, const HttpRequest &) { return HttpResponse::json(type_table_json()); }

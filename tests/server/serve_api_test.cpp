@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "infer/compute_device.h"
 #include "server/server_process.h"
 
 namespace qs {
@@ -50,6 +51,8 @@ TEST_F(ServerApi, InfoTypesAndInspectGiveTheCliShapes) {
   EXPECT_EQ(info["db"], db);
   ASSERT_EQ(info["roots"].size(), 2u);
   EXPECT_EQ(info["roots"][0], fs::canonical(root).string());
+  EXPECT_EQ(info["cuda_built"], built_with_cuda());
+  EXPECT_EQ(info["cuda_devices"], cuda_device_count());
 
   const auto types = body_json(server.get("/api/types"));
   const test::CliRun cli_types = test::run_cli(dir, {"types", "--json"});
@@ -101,6 +104,11 @@ TEST_F(ServerApi, BadRequestsGetJsonErrors) {
   expect_error(server.get("/api/jobs/abc"), 404, "id");
   expect_error(server.post("/api/jobs", {{"kind", "bake"}}), 400, "kind");
   expect_error(server.post("/api/jobs", {{"kind", "measure"}, {"params", {{"modle", "x"}}}}), 400, "params.modle");
+  // A device that is no device: refused naming the word (no job is made).
+  const auto gpu = server.post("/api/jobs", {{"kind", "measure"},
+                                             {"params", {{"model", test::kShippedModel}, {"device", "gpu"}}}});
+  expect_error(gpu, 400);
+  EXPECT_NE(body_json(gpu)["error"]["message"].get<std::string>().find("'gpu'"), std::string::npos) << gpu->body;
   expect_error(server.post("/api/strategy", {{"job", 1}}), 400, "budget");
   EXPECT_EQ(server.get("/api/info")->status, 200);
 }

@@ -109,6 +109,10 @@ test("measure: start, see progress, pause, resume, heat map fills", async () => 
   const form = page.locator('[data-role="measure-form"]');
   await form.locator('select[name="model"]').selectOption(model);
   await form.locator('select[name="metric"]').selectOption("proxy");
+  // The device: auto by default, and the page says whether the server sees a GPU.
+  assert.equal(await form.locator('select[name="device"]').inputValue(), "auto");
+  const info = await api("/api/info");
+  await form.locator('[data-field="device"] .hint', { hasText: info.cuda_devices > 0 ? "visible" : info.cuda_built ? "no GPU visible" : "without the CUDA backend" }).waitFor();
   // No type ticked: the whole ladder, ~1,100 units at the proxy level, long enough to pause.
   await form.locator('button[type="submit"]').click();
   await page.waitForURL(/#\/measure\/\d+$/);

@@ -7,7 +7,7 @@ export interface QuantTypeInfo {
 
 export interface FileEntry { path: string; kind: string; bytes: number }
 
-export interface ServerInfo { version: string; roots: string[]; db: string; token_required: boolean }
+export interface ServerInfo { version: string; roots: string[]; db: string; token_required: boolean; cuda_built: boolean; cuda_devices: number }
 
 export interface TensorInfo {
   name: string; hf_names?: string[]; shape: number[]; dtype: string; params: number; bytes: number;

@@ -52,6 +52,8 @@ function measureForm(): HTMLFormElement {
   const text = h("select", {}, h("option", { value: "" }, "none"));
   const imatrix = h("select", {}, h("option", { value: "" }, "none"));
   const tensors = h("input", { type: "text", placeholder: "regex over GGUF names (empty: all)" });
+  const device = select([["auto", "auto — the GPU when there is one"], ["cpu", "cpu"], ["cuda", "cuda (NVIDIA GPU)"]], "auto", { "data-role": "device" });
+  const deviceField = field("device", "Device", device, "Where the kld level's passes run.");
   const chunks = h("input", { type: "number", min: -1, value: 8 });
   const ctx = h("input", { type: "number", min: 16, value: 512 });
   const submit = h("button", { type: "submit", class: "primary" }, "Start measurement");
@@ -64,6 +66,7 @@ function measureForm(): HTMLFormElement {
     field("imatrix", "Importance matrix", imatrix),
     field("tensors", "Tensors", tensors),
     field("chunks", "Chunks", chunks), field("ctx", "Tokens per chunk", ctx),
+    deviceField,
     h("div", { class: "form-error" }), h("div", { class: "actions" }, submit));
 
   Promise.all([files("model"), files("text"), files("imatrix"), quantTypes(), serverInfo()]).then(([models, texts, imatrices, types, info]) => {
@@ -71,6 +74,9 @@ function measureForm(): HTMLFormElement {
     replace(model, models.map((f) => h("option", { value: f.path }, label(f.path, f.bytes))));
     text.append(...texts.map((f) => h("option", { value: f.path }, label(f.path, f.bytes))));
     imatrix.append(...imatrices.map((f) => h("option", { value: f.path }, label(f.path, f.bytes))));
+    const gpus = !info.cuda_built ? "this server was built without the CUDA backend"
+      : info.cuda_devices > 0 ? `${info.cuda_devices} GPU${info.cuda_devices > 1 ? "s" : ""} visible` : "no GPU visible";
+    deviceField.querySelector(".hint")!.textContent = `Where the kld level's passes run: ${gpus}.`;
     const calibration = texts.find((f) => f.path.endsWith("calibration.txt"));
     if (calibration) text.value = calibration.path;
     replace(typeBoxes, types.filter((t) => t.ladder).map((t) =>
@@ -86,7 +92,7 @@ function measureForm(): HTMLFormElement {
       model: model.value, metric: metric.value,
       types: [...typeBoxes.querySelectorAll<HTMLInputElement>("input:checked")].map((c) => c.value),
       probes: list(probes.value), text: text.value, imatrix: imatrix.value, tensors: tensors.value,
-      shard: "1/1", ctx: Number(ctx.value), chunks: Number(chunks.value),
+      shard: "1/1", ctx: Number(ctx.value), chunks: Number(chunks.value), device: device.value,
     };
     const id = await createJob(form, submit, { kind: "measure", params });
     if (id !== undefined) location.hash = `#/measure/${id}`;
