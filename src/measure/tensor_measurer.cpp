@@ -141,7 +141,9 @@ void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quanti
   // A failure there is dropped: the next unit quantizes again and fails in its own turn.
   std::optional<std::thread> ahead;
   if (gpu_kld_ && next_unit_) {
-    auto [tensor, type] = *next_unit_;
+    // (Copied out by name: clang 14 cannot capture structured bindings.)
+    std::string tensor = next_unit_->first;
+    const QuantType *type = next_unit_->second;
     next_unit_.reset();
     ahead.emplace([this, tensor, type] {
       try {
