@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "gpu/cublas_loader.h"
 #include "gpu/gpu_input_squares.h"
 #include "gpu/kernels.h"
 #include "infer/moe.h"
@@ -40,14 +41,14 @@ GpuTransformer::GpuTransformer(TransformerConfig config, int device_index, int n
   config_.validate();
   gpu::cuda_check(cudaSetDevice(device_), "selecting the GPU");
   gpu::cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating a stream");
-  blas_check(cublasCreate(&blas_), "creating the handle");
-  blas_check(cublasSetStream(blas_, stream_), "setting the stream");
+  blas_check(gpu::cublas().create(&blas_), "creating the handle");
+  blas_check(gpu::cublas().set_stream(blas_, stream_), "setting the stream");
   // Plain fp32 products: no TF32 (its 10-bit mantissa would blur the small KLDs we measure).
-  blas_check(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH), "setting fp32 math");
+  blas_check(gpu::cublas().set_math_mode(blas_, CUBLAS_DEFAULT_MATH), "setting fp32 math");
 }
 
 GpuTransformer::~GpuTransformer() {
-  if (blas_) cublasDestroy(blas_);
+  if (blas_) gpu::cublas().destroy(blas_);
   if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -173,7 +174,7 @@ void GpuTransformer::linear(const float *x, int64_t rows, int64_t n_in, const fl
   if (rows == 0) return;
   // Row-major y = x W^T is, column-major, y^T = W x^T: W's rows are columns of length n_in.
   const float one = 1.0f, zero = 0.0f;
-  blas_check(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n_out), static_cast<int>(rows),
+  blas_check(gpu::cublas().sgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n_out), static_cast<int>(rows),
                          static_cast<int>(n_in), &one, weight, static_cast<int>(n_in), x, static_cast<int>(n_in), &zero, y,
                          static_cast<int>(n_out)),
              "matrix product");
@@ -204,13 +205,13 @@ void GpuTransformer::attention(int64_t n, int64_t L) {
   for (int64_t b0 = 0; b0 < total; b0 += chunk) {
     const int count = static_cast<int>(std::min(chunk, total - b0));
     // S = scale * Q K^T per matrix: column-major S^T(keys x queries) = K Q^T.
-    blas_check(cublasSgemmBatched(blas_, CUBLAS_OP_T, CUBLAS_OP_N, iL, iL, ihd, &scale, table + b0, static_cast<int>(kvw),
+    blas_check(gpu::cublas().sgemm_batched(blas_, CUBLAS_OP_T, CUBLAS_OP_N, iL, iL, ihd, &scale, table + b0, static_cast<int>(kvw),
                                   table + total + b0, static_cast<int>(qw), &zero,
                                   table + 2 * total + b0, iL, count),
                "attention scores");
     gpu::causal_softmax(scores, count, L, c.sliding_window, stream_);
     // O = P V: column-major O^T(hd x queries) = V^T P^T.
-    blas_check(cublasSgemmBatched(blas_, CUBLAS_OP_N, CUBLAS_OP_N, ihd, iL, iL, &one, table + 3 * total + b0,
+    blas_check(gpu::cublas().sgemm_batched(blas_, CUBLAS_OP_N, CUBLAS_OP_N, ihd, iL, iL, &one, table + 3 * total + b0,
                                   static_cast<int>(kvw), table + 2 * total + b0, iL, &zero,
                                   table + 4 * total + b0, static_cast<int>(qw), count),
                "attention values");
