@@ -17,8 +17,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
-#include <random>
-#include <thread>
 #include <vector>
 
 #include "bench_support.h"

@@ -25,12 +25,6 @@ void blas_check(cublasStatus_t status, const char *what) {
   if (status != CUBLAS_STATUS_SUCCESS) fail("cuBLAS: ", what, ": status ", static_cast<int>(status));
 }
 
-std::string shape_string(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // Score matrices of attention in flight at once: at most this many floats (1 GiB).
 constexpr int64_t kScoreFloats = int64_t{1} << 28;
 
@@ -61,11 +55,11 @@ std::string GpuTransformer::device_name() const {
 void GpuTransformer::set_weight(std::string_view name, const std::vector<int64_t> &shape, std::span<const float> values) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
-  if (n != static_cast<int64_t>(values.size())) fail("tensor ", name, ": ", values.size(), " values for shape ", shape_string(shape));
+  if (n != static_cast<int64_t>(values.size())) fail("tensor ", name, ": ", values.size(), " values for shape ", weight_shape_string(shape));
   auto it = weights_.find(name);
   if (it == weights_.end()) it = weights_.emplace(std::string(name), DeviceWeight{}).first;
   else if (it->second.shape != shape)
-    fail("tensor ", name, ": new shape ", shape_string(shape), " differs from ", shape_string(it->second.shape));
+    fail("tensor ", name, ": new shape ", weight_shape_string(shape), " differs from ", weight_shape_string(it->second.shape));
   it->second.shape = shape;
   it->second.n_elements = n;
   it->second.values.upload(values.data(), values.size(), stream_);
@@ -83,7 +77,7 @@ const GpuTransformer::Entry *GpuTransformer::optional(const std::string &name, c
   auto it = weights_.find(name);
   if (it == weights_.end()) return nullptr;
   if (it->second.shape != shape) {
-    fail("tensor ", name, " has shape ", shape_string(it->second.shape), ", expected ", shape_string(shape), " for this ",
+    fail("tensor ", name, " has shape ", weight_shape_string(it->second.shape), ", expected ", weight_shape_string(shape), " for this ",
          config_.architecture, " config");
   }
   return &*it;

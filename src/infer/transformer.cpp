@@ -19,16 +19,6 @@ int64_t WeightTensor::n_elements() const {
   return n;
 }
 
-namespace {
-
-std::string shape_string(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-}  // namespace
-
 void TransformerConfig::validate() const {
   auto positive = [&](const char *field, int64_t value) {
     if (value <= 0) fail("model config (", architecture, "): ", field, " must be positive, got ", value);
@@ -63,11 +53,11 @@ Transformer::Entry *Transformer::optional(const std::string &name, std::vector<i
   auto it = weights_.find(name);
   if (it == weights_.end()) return nullptr;
   if (it->second.shape != shape) {
-    fail("tensor ", name, " has shape ", shape_string(it->second.shape), ", expected ", shape_string(shape),
+    fail("tensor ", name, " has shape ", weight_shape_string(it->second.shape), ", expected ", weight_shape_string(shape),
          " for this ", config_.architecture, " config");
   }
   if (static_cast<int64_t>(it->second.values.size()) != it->second.n_elements()) {
-    fail("tensor ", name, ": ", it->second.values.size(), " values for shape ", shape_string(shape));
+    fail("tensor ", name, ": ", it->second.values.size(), " values for shape ", weight_shape_string(shape));
   }
   return &*it;
 }

@@ -21,6 +21,13 @@ struct LayerTensors {
   bool is_moe() const { return router != nullptr; }
 };
 
+// "[4096, 14336]", for messages about a tensor's shape.
+inline std::string weight_shape_string(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 inline std::string layer_tensor_name(int il, const char *suffix) { return "blk." + std::to_string(il) + "." + suffix; }
 
 // Layer il's tensors. has_router: the model has this layer's ffn_gate_inp.weight (an MoE layer).
