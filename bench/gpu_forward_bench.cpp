@@ -9,6 +9,8 @@
 //     Counter `of_gemms` (dense shapes): the pass's time against its products alone (the
 //     issue's target: >= 60 %).
 //   - BM_KldUnit/0,1,2: one unit of the exact KLD sweep on each shape, and the sweeps projected.
+//   - BM_LayerMetricUnit/0,1,2: one layer-metric-only unit (the types --probes does not run a
+//     pass for) on each shape: capturing the inputs of a weight (once per weight) and one unit.
 //   - BM_ShippedModelPerplexityChunk: kjv-llama, one 512-token chunk, GPU.
 #include <benchmark/benchmark.h>
 #include <cublas_v2.h>
@@ -147,6 +149,14 @@ void BM_ForwardPass(benchmark::State &state) {
 }
 BENCHMARK(BM_ForwardPass)->Arg(0)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
 
+// The calibration of a measurement unit: 4 chunks of 512 token ids spread over the vocabulary.
+qs::CalibrationChunks unit_calibration(const qs::TransformerConfig &config) {
+  const int64_t n_ctx = 512, n_chunks = 4;
+  std::vector<int32_t> text(static_cast<size_t>(n_ctx * n_chunks + 1));
+  for (size_t i = 0; i < text.size(); ++i) text[i] = static_cast<int32_t>((i * 7919 + 13) % config.n_vocab);
+  return qs::CalibrationChunks(text, n_ctx, n_chunks, std::nullopt);
+}
+
 // One exact unit of the KLD sweep on the 8B shape: swap a weight in on the GPU, run from its layer
 // over 4 chunks of 512 tokens (the second half of each scored), compare on the GPU. Units starting
 // at the first and at the last benchmarked layer give the time of one layer and of the rest (the
@@ -156,10 +166,7 @@ void BM_KldUnit(benchmark::State &state) {
   const qs::bench::ModelShape shape = shape_at(state.range(0));
   const qs::TransformerConfig &config = shape.config;
   state.SetLabel(shape.name);
-  const int64_t n_ctx = 512, n_chunks = 4;
-  std::vector<int32_t> text(static_cast<size_t>(n_ctx * n_chunks + 1));
-  for (size_t i = 0; i < text.size(); ++i) text[i] = static_cast<int32_t>((i * 7919 + 13) % config.n_vocab);
-  const qs::CalibrationChunks chunks(text, n_ctx, n_chunks, std::nullopt);
+  const qs::CalibrationChunks chunks = unit_calibration(config);
   qs::GpuReferenceRun reference(qs::bench::random_gpu_model(shape), chunks);
   const int last = static_cast<int>(config.n_layer) - 1;
   const char *down = config.n_expert > 0 ? ".ffn_down_exps.weight" : ".ffn_down.weight";
@@ -194,6 +201,35 @@ void BM_KldUnit(benchmark::State &state) {
   state.counters["min_probes_2_types"] = tensors * 2 * mean_unit / 60;
 }
 BENCHMARK(BM_KldUnit)->Arg(0)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_LayerMetricUnit(benchmark::State &state) {
+  const qs::bench::ModelShape shape = shape_at(state.range(0));
+  const qs::TransformerConfig &config = shape.config;
+  state.SetLabel(shape.name);
+  const qs::CalibrationChunks chunks = unit_calibration(config);
+  qs::GpuReferenceRun reference(qs::bench::random_gpu_model(shape), chunks);
+  const int layer = static_cast<int>(config.n_layer) - 1;
+  const std::string name = "blk." + std::to_string(layer) + (config.n_expert > 0 ? ".ffn_down_exps.weight" : ".ffn_down.weight");
+  std::vector<float> values(static_cast<size_t>(reference.model().weight_elements(name)));
+  qs::bench::fill_random(values, 0.03f, 99);
+  auto unit = [&] {
+    std::vector<float> quantized = values;
+    const auto start = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(reference.compare(name, std::move(quantized), {qs::PassStart::At::layer, layer}, true, false));
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  reference.compare("blk.0.attn_q.weight", std::vector<float>(static_cast<size_t>(reference.model().weight_elements("blk.0.attn_q.weight"))),
+                    {qs::PassStart::At::layer, 0}, true, false);  // moves the cache away, so the first unit captures
+  const double first = unit();  // moves the cache one layer on, captures the weight's inputs, measures
+  double seconds = 0;
+  for (auto _ : state) {
+    seconds = unit();
+    state.SetIterationTime(seconds);
+  }
+  state.counters["s_first_unit_of_weight"] = first;
+  state.counters["s_unit"] = seconds;
+}
+BENCHMARK(BM_LayerMetricUnit)->Arg(0)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 
 void BM_ShippedModelPerplexityChunk(benchmark::State &state) {
   const auto source = qs::ModelSource::open(qs::bench::model_path());

@@ -28,7 +28,8 @@ echo "== fuzz (libFuzzer, ${fuzz_seconds}s per parser)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DQUANTSCOPE_FUZZ=ON \
   -DQUANTSCOPE_TESTS=OFF -DQUANTSCOPE_BENCH=OFF -DQUANTSCOPE_CUDA=OFF >/dev/null
-cmake --build build-fuzz -j "$jobs"
+# Only the fuzz targets (and the library under them): the binary and the tests are built twice already.
+cmake --build build-fuzz -j "$jobs" --target $(basename -s .cpp fuzz/fuzz_*.cpp)
 for target in build-fuzz/fuzz_*; do
   [ -x "$target" ] || continue
   name=$(basename "$target")

@@ -96,7 +96,7 @@ const CommandRegistration registration{45, [](CLI::App &app) {
       ->capture_default_str();
   cmd->add_option("--ctx", r.n_ctx, "Tokens per calibration chunk")->capture_default_str();
   cmd->add_option("--chunks", r.max_chunks, "Calibration chunks (-1: the whole text)")->capture_default_str();
-  cmd->add_option("--device", r.device, "Where the kld level's passes run: auto (the GPU when there is one), cpu, cuda")
+  cmd->add_option("--device", r.device, "Where the layer and kld levels run: auto (the GPU when there is one), cpu, cuda")
       ->default_val("auto");
   cmd->add_option("--threads", options->threads, "Worker threads (default: all cores); keep it when resuming: another count moves the last digits of the model metrics");
   cmd->add_flag("--detach", options->detach, "Only create the job (queued); `jobs resume` or the server runs it");

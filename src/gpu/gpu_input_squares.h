@@ -11,14 +11,15 @@
 #include <cuda_runtime_api.h>
 
 #include "gpu/device_buffer.h"
+#include "gpu/product_inputs.h"
 #include "infer/imatrix_collect.h"
 
 namespace qs {
 
-class GpuInputSquares {
+class GpuInputSquares final : public GpuProductInputs {
  public:
-  // x: n_rows x n_cols on the GPU, the input of weight_name's product (expert -1: a plain weight).
-  void add(std::string_view weight_name, int expert, const float *x, int64_t n_rows, int64_t n_cols, cudaStream_t stream);
+  void add(std::string_view weight_name, int expert, const float *x, int64_t n_rows, int64_t n_cols,
+           cudaStream_t stream) override;
   // Downloads every sum into the collector (waits for the stream).
   void drain_into(ImatrixCollector &collector, cudaStream_t stream);
 

@@ -104,13 +104,50 @@ KldResult GpuReferenceRun::compare_from(int layer, bool from_embeddings) {
   return {sum_kld / count, std::exp(sum_nll / count) - std::exp(mean_nll_)};
 }
 
-KldResult GpuReferenceRun::compare_with_weight(const std::string &name, std::vector<float> values, const PassStart &start) {
+void GpuReferenceRun::capture_inputs(const std::string &name, int layer) {
+  const auto &c = model_->config();
+  move_to(layer);
+  capture_ = std::make_unique<GpuInputCapture>(name);
+  model_->record_inputs(capture_.get());
+  struct StopRecording {
+    GpuTransformer &model;
+    ~StopRecording() { model.record_inputs(nullptr); }
+  } stop{*model_};
+  for (const Batch &batch : batches_) {
+    const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
+    float *state = work_.reserve(static_cast<size_t>(n_tokens * c.n_embd));
+    gpu::cuda_check(cudaMemcpyAsync(state, batch.hidden.data(), static_cast<size_t>(n_tokens * c.n_embd) * sizeof(float),
+                                    cudaMemcpyDeviceToDevice, model_->stream()), "copying a hidden state");
+    if (layer < c.n_layer) model_->run_layers(layer, layer + 1, state, n_tokens, chunks_.n_ctx());
+    else model_->output_logits(state, n_tokens, chunks_.first_scored(), chunks_.n_ctx());
+  }
+  const auto &shape = model_->weight_shape(name);
+  reference_energy_ = capture_->output_energy(*model_, model_->weight_values(name), shape.at(1), shape.at(0));
+}
+
+double GpuReferenceRun::layer_error(const std::string &name, int layer) {
+  if (!capture_ || capture_->weight_name() != name) capture_inputs(name, layer);
+  const auto &shape = model_->weight_shape(name);
+  const int64_t n = model_->weight_elements(name);
+  float *difference = difference_.reserve(static_cast<size_t>(n));
+  gpu::subtract(model_->weight_values(name), swapped_.data(), difference, n, model_->stream());
+  const double energy = capture_->output_energy(*model_, difference, shape.at(1), shape.at(0));
+  return reference_energy_ > 0 ? energy / reference_energy_ : 0.0;
+}
+
+UnitComparison GpuReferenceRun::compare(const std::string &name, const std::vector<float> &values,
+                                        const PassStart &start, bool layer_error, bool kld) {
   const bool from_embeddings = start.at == PassStart::At::embeddings;
-  // The cache moves with the reference weights, before the swap.
-  if (!from_embeddings) move_to(start.layer);
+  if (layer_error && from_embeddings)
+    fail("layer metric of ", name, ": a weight acting at the embeddings is a lookup, measured on the CPU");
   if (static_cast<int64_t>(values.size()) != model_->weight_elements(name))
     fail("tensor ", name, ": ", values.size(), " values for ", model_->weight_elements(name));
   swapped_.upload(values.data(), values.size(), model_->stream());
+  UnitComparison result;
+  // The layer metric and the cache move with the reference weights, before the swap.
+  if (layer_error) result.layer_error = this->layer_error(name, start.layer);
+  if (!kld) return result;
+  if (!from_embeddings) move_to(start.layer);
   model_->swap_weight(name, swapped_);
   // Put back however the pass ends.
   struct SwapBack {
@@ -119,7 +156,8 @@ KldResult GpuReferenceRun::compare_with_weight(const std::string &name, std::vec
     gpu::DeviceBuffer<float> &buffer;
     ~SwapBack() { model.swap_weight(name, buffer); }
   } swap_back{*model_, name, swapped_};
-  return compare_from(from_embeddings ? 0 : start.layer, from_embeddings);
+  result.kld = compare_from(from_embeddings ? 0 : start.layer, from_embeddings);
+  return result;
 }
 
 }  // namespace qs

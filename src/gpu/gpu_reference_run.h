@@ -1,29 +1,35 @@
 // The measurement's reference run on the GPU: the unquantized model's log-probs of every scored
 // position and the hidden state entering one layer, per batch of chunks, all in GPU memory. A
-// unit swaps its quantized weight in on the GPU (no copy of the original: the buffers exchange),
-// runs from the layer the weight first acts in, and compares on the GPU; only two doubles per
-// scored position come back. Passes start at the weight's layer (not yet at its product inside
-// the layer, as the CPU run does).
+// unit uploads its quantized weight once; the layer metric compares it with the original on the
+// inputs the weight's product gets (captured once per weight, gpu_input_capture.h); the KLD swaps
+// it in (no copy of the original: the buffers exchange), runs from the layer the weight first
+// acts in, and compares on the GPU; only two doubles per scored position come back. Passes start
+// at the weight's layer (not yet at its product inside the layer, as the CPU run does).
 #pragma once
 
 #include <memory>
 #include <vector>
 
 #include "gpu/device_buffer.h"
+#include "gpu/gpu_input_capture.h"
 #include "gpu/gpu_transformer.h"
 #include "measure/calibration.h"
-#include "measure/reference_run.h"
+#include "measure/gpu_unit_comparer.h"
 
 namespace qs {
 
 class ProgressSink;
 
-class GpuReferenceRun : public KldComparer {
+class GpuReferenceRun final : public GpuUnitComparer {
  public:
   GpuReferenceRun(std::unique_ptr<GpuTransformer> model, const CalibrationChunks &chunks, ProgressSink *progress = nullptr,
                   int64_t max_batch_tokens = 4096);
 
-  KldResult compare_with_weight(const std::string &name, std::vector<float> values, const PassStart &start) override;
+  UnitComparison compare(const std::string &name, const std::vector<float> &values, const PassStart &start,
+                         bool layer_error, bool kld) override;
+  KldResult compare_with_weight(const std::string &name, const std::vector<float> &values, const PassStart &start) {
+    return *compare(name, values, start, false, true).kld;
+  }
   double mean_nll() const { return mean_nll_; }
   GpuTransformer &model() { return *model_; }
 
@@ -42,6 +48,11 @@ class GpuReferenceRun : public KldComparer {
   // Per-row KLD and NLL of the batch's logits (on the GPU) against its base, summed on the host in
   // row order over the scored rows.
   void add_rows(const Batch &batch, const float *logits, double &sum_kld, double &sum_nll);
+  // The inputs of `name`'s product in `layer` (n_layer: the output matrix) over every batch, and
+  // their energy through the original weight.
+  void capture_inputs(const std::string &name, int layer);
+  // The layer metric of the values in swapped_ against the weight `name` holds.
+  double layer_error(const std::string &name, int layer);
 
   std::unique_ptr<GpuTransformer> model_;
   const CalibrationChunks &chunks_;
@@ -49,7 +60,9 @@ class GpuReferenceRun : public KldComparer {
   std::vector<Batch> batches_;
   int layer_ = 0;
   double mean_nll_ = 0;
-  gpu::DeviceBuffer<float> work_, swapped_;
+  gpu::DeviceBuffer<float> work_, swapped_, difference_;
+  std::unique_ptr<GpuInputCapture> capture_;
+  double reference_energy_ = 0;  // ||X W^T||^2 of the captured weight
   gpu::DeviceBuffer<double> kld_, nll_;
   std::vector<double> host_kld_, host_nll_;
 };

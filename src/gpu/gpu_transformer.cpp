@@ -6,6 +6,7 @@
 #include "gpu/gpu_transformer.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "core/error.h"
@@ -137,6 +138,7 @@ std::unique_ptr<GpuTransformer> GpuTransformer::load(const ModelSource &source, 
     const SourceTensor &t = tensors[i];
     host.resize(static_cast<size_t>(t.n_elements()));
     source.read_f32(t, host.data());
+    source.release_pages();  // host memory follows the tensor, not the file
     model->set_weight(t.name, t.shape, host);
     progress->advance(static_cast<int64_t>(i + 1));
   }
@@ -182,17 +184,23 @@ void GpuTransformer::attention(int64_t n, int64_t L) {
   const int64_t chunk = std::clamp<int64_t>(kScoreFloats / (L * L), 1, total);
   float *scores = scratch_.scores.reserve(static_cast<size_t>(chunk * L * L));
   float *q = scratch_.q.data(), *k = scratch_.k.data(), *v = scratch_.v.data(), *out = scratch_.attn.data();
-  // Pointer table: K, Q, S, V, O for every matrix; S repeats every `chunk` matrices.
-  host_pointers_.assign(static_cast<size_t>(5 * total), nullptr);
-  for (int64_t b = 0; b < total; ++b) {
-    const int64_t s = b / c.n_head, h = b % c.n_head, kh = h / group;
-    host_pointers_[static_cast<size_t>(b)] = k + s * L * kvw + kh * hd;
-    host_pointers_[static_cast<size_t>(total + b)] = q + s * L * qw + h * hd;
-    host_pointers_[static_cast<size_t>(2 * total + b)] = scores + (b % chunk) * L * L;
-    host_pointers_[static_cast<size_t>(3 * total + b)] = v + s * L * kvw + kh * hd;
-    host_pointers_[static_cast<size_t>(4 * total + b)] = out + s * L * qw + h * hd;
+  // Pointer table: K, Q, S, V, O for every matrix; S repeats every `chunk` matrices. Built and
+  // uploaded only when the buffers or the shape changed (every layer of a pass shares it): an
+  // upload from host memory waits for the stream.
+  const std::vector<const void *> key{q, k, v, out, scores, reinterpret_cast<const void *>(n), reinterpret_cast<const void *>(L)};
+  if (key != pointer_table_key_) {
+    host_pointers_.assign(static_cast<size_t>(5 * total), nullptr);
+    for (int64_t b = 0; b < total; ++b) {
+      const int64_t s = b / c.n_head, h = b % c.n_head, kh = h / group;
+      host_pointers_[static_cast<size_t>(b)] = k + s * L * kvw + kh * hd;
+      host_pointers_[static_cast<size_t>(total + b)] = q + s * L * qw + h * hd;
+      host_pointers_[static_cast<size_t>(2 * total + b)] = scores + (b % chunk) * L * L;
+      host_pointers_[static_cast<size_t>(3 * total + b)] = v + s * L * kvw + kh * hd;
+      host_pointers_[static_cast<size_t>(4 * total + b)] = out + s * L * qw + h * hd;
+    }
+    scratch_.attention_pointers.upload(host_pointers_.data(), host_pointers_.size(), stream_);
+    pointer_table_key_ = key;
   }
-  scratch_.attention_pointers.upload(host_pointers_.data(), host_pointers_.size(), stream_);
   float *const *table = scratch_.attention_pointers.data();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd)), one = 1.0f, zero = 0.0f;
   const int iL = static_cast<int>(L), ihd = static_cast<int>(hd);
@@ -213,7 +221,7 @@ void GpuTransformer::attention(int64_t n, int64_t L) {
 }
 
 void GpuTransformer::record(const Entry *w, int expert, const float *x, int64_t rows, int64_t cols) {
-  if (input_squares_ && rows > 0) input_squares_->add(w->first, expert, x, rows, cols, stream_);
+  if (recorded_inputs_ && rows > 0) recorded_inputs_->add(w->first, expert, x, rows, cols, stream_);
 }
 
 void GpuTransformer::dense_ffn(const Layer &l, const float *x, int64_t rows, float *out) {
@@ -359,12 +367,18 @@ const float *GpuTransformer::output_logits(const float *hidden, int64_t n, int64
   // The rows that want logits: [first_logit, L) of each sequence.
   const int64_t per_sequence = L - first_logit, m = (n / L) * per_sequence;
   if (m == 0) return nullptr;
-  std::vector<int64_t> rows(static_cast<size_t>(m));
-  for (int64_t i = 0; i < m; ++i) rows[static_cast<size_t>(i)] = (i / per_sequence) * L + first_logit + i % per_sequence;
-  s.rows.upload(rows.data(), rows.size(), stream_);
+  // The row list is uploaded only when the shape changed (an upload from host memory waits for
+  // the stream).
+  const std::array<int64_t, 3> key{n, first_logit, L};
+  if (key != s.logit_rows_key) {
+    std::vector<int64_t> rows(static_cast<size_t>(m));
+    for (int64_t i = 0; i < m; ++i) rows[static_cast<size_t>(i)] = (i / per_sequence) * L + first_logit + i % per_sequence;
+    s.logit_rows.upload(rows.data(), rows.size(), stream_);
+    s.logit_rows_key = key;
+  }
   float *gathered = s.proj.reserve(static_cast<size_t>(m * c.n_embd));
   float *normed = s.normed.reserve(static_cast<size_t>(m * c.n_embd));
-  gpu::gather_rows(hidden, s.rows.data(), m, c.n_embd, gathered, stream_);
+  gpu::gather_rows(hidden, s.logit_rows.data(), m, c.n_embd, gathered, stream_);
   gpu::rms_norm_rows(gathered, output_norm_->second.values.data(), normed, m, c.n_embd, c.rms_norm_eps, stream_);
   float *logits = s.logits.reserve(static_cast<size_t>(m * c.n_vocab));
   record(output_, -1, normed, m, c.n_embd);
@@ -378,6 +392,18 @@ void GpuTransformer::swap_weight(std::string_view name, gpu::DeviceBuffer<float>
   if (values.capacity() < static_cast<size_t>(it->second.n_elements))
     fail("tensor ", name, ": a buffer of ", values.capacity(), " values for ", it->second.n_elements);
   std::swap(it->second.values, values);
+}
+
+const float *GpuTransformer::weight_values(std::string_view name) const {
+  auto it = weights_.find(name);
+  if (it == weights_.end()) fail("model has no tensor ", name);
+  return it->second.values.data();
+}
+
+const std::vector<int64_t> &GpuTransformer::weight_shape(std::string_view name) const {
+  auto it = weights_.find(name);
+  if (it == weights_.end()) fail("model has no tensor ", name);
+  return it->second.shape;
 }
 
 int64_t GpuTransformer::weight_elements(std::string_view name) const {

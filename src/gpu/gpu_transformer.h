@@ -6,6 +6,7 @@
 // passes send a token to the same experts. Built only when CMake finds CUDA.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -25,7 +26,7 @@
 
 namespace qs {
 
-class GpuInputSquares;
+class GpuProductInputs;
 class ModelSource;
 class ProgressSink;
 
@@ -76,9 +77,17 @@ class GpuTransformer : public LogitsPass {
   // copy and back costs no copy and no host memory.
   void swap_weight(std::string_view name, gpu::DeviceBuffer<float> &values);
   int64_t weight_elements(std::string_view name) const;
+  const std::vector<int64_t> &weight_shape(std::string_view name) const;
   cudaStream_t stream() const { return stream_; }
-  // While set, every product's input is added to `squares` (the imatrix on the GPU); null: off.
-  void record_inputs(GpuInputSquares *squares) { input_squares_ = squares; }
+  // While set, every product's input is shown to `inputs` (the imatrix's sums, the layer metric's
+  // capture); null: off.
+  void record_inputs(GpuProductInputs *inputs) { recorded_inputs_ = inputs; }
+  // y[rows x n_out] = x[rows x n_in] W^T for a W of n_out rows of n_in in GPU memory (cuBLAS fp32).
+  void multiply(const float *x, int64_t rows, int64_t n_in, const float *weight, int64_t n_out, float *y) {
+    linear(x, rows, n_in, weight, n_out, nullptr, y);
+  }
+  // A weight's values in GPU memory (weight_elements of them).
+  const float *weight_values(std::string_view name) const;
   void synchronize();
 
  private:
@@ -93,7 +102,8 @@ class GpuTransformer : public LogitsPass {
     gpu::DeviceBuffer<int32_t> tokens;
     gpu::DeviceBuffer<float> hidden, normed, q, k, v, attn, proj, scores, logits, ffn_gate, ffn_up, gathered, expert_out;
     gpu::DeviceBuffer<float> router_logits, route_weights, rope_cos, rope_sin;
-    gpu::DeviceBuffer<int64_t> rows;
+    gpu::DeviceBuffer<int64_t> rows, logit_rows;
+    std::array<int64_t, 3> logit_rows_key{-1, -1, -1};  // (tokens, first logit, sequence length) of logit_rows
     gpu::DeviceBuffer<float *> attention_pointers;
     int64_t rope_positions = 0;
   };
@@ -119,10 +129,11 @@ class GpuTransformer : public LogitsPass {
   const Entry *token_embd_ = nullptr, *output_norm_ = nullptr, *output_ = nullptr;
   std::vector<Layer> layers_;
   bool loaded_ = false;
-  GpuInputSquares *input_squares_ = nullptr;
+  GpuProductInputs *recorded_inputs_ = nullptr;
   Scratch scratch_;
   // Host copies the attention pointer table and MoE routing are built in.
   std::vector<float *> host_pointers_;
+  std::vector<const void *> pointer_table_key_;  // the buffers and shape the uploaded table is for
   std::vector<float> host_router_logits_, host_route_weights_, host_expert_weights_;
   std::vector<int32_t> host_routed_experts_;
   std::vector<int64_t> host_expert_rows_;

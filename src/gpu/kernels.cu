@@ -123,6 +123,25 @@ __global__ void add_kernel(float *x, const float *y, int64_t n) {
   if (i < n) x[i] += y[i];
 }
 
+__global__ void subtract_kernel(const float *a, const float *b, float *out, int64_t n) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i < n) out[i] = a[i] - b[i];
+}
+
+// Block b sums the squares of elements b, b + stride, ... (grid-stride; the grid is fixed by the
+// caller), so which element meets which in the sum never depends on timing.
+__global__ void sum_squares_kernel(const float *x, int64_t n, double *partials) {
+  __shared__ double shared[kRowThreads / 32];
+  double sum = 0.0;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += stride) {
+    const double v = x[i];
+    sum += v * v;
+  }
+  sum = block_reduce(sum, shared, Sum{});
+  if (threadIdx.x == 0) partials[blockIdx.x] = sum;
+}
+
 __global__ void gather_rows_kernel(const float *src, const int64_t *rows, int64_t m, int64_t width, float *dst) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= m * width) return;
@@ -257,6 +276,17 @@ void add_in_place(float *x, const float *y, int64_t n, cudaStream_t stream) {
   if (n == 0) return;
   add_kernel<<<flat_blocks(n, kFlatThreads), kFlatThreads, 0, stream>>>(x, y, n);
   cuda_check(cudaGetLastError(), "add kernel");
+}
+
+void subtract(const float *a, const float *b, float *out, int64_t n, cudaStream_t stream) {
+  if (n == 0) return;
+  subtract_kernel<<<flat_blocks(n, kFlatThreads), kFlatThreads, 0, stream>>>(a, b, out, n);
+  cuda_check(cudaGetLastError(), "subtract kernel");
+}
+
+void sum_squares(const float *x, int64_t n, double *partials, cudaStream_t stream) {
+  sum_squares_kernel<<<kSumSquaresPartials, kRowThreads, 0, stream>>>(x, n, partials);
+  cuda_check(cudaGetLastError(), "sum of squares kernel");
 }
 
 void gather_rows(const float *src, const int64_t *rows, int64_t m, int64_t width, float *dst, cudaStream_t stream) {

@@ -36,6 +36,14 @@ void silu_multiply(const float *gate, const float *up, float *out, int64_t n, cu
 // x[i] += y[i] for n values.
 void add_in_place(float *x, const float *y, int64_t n, cudaStream_t stream);
 
+// out[i] = a[i] - b[i] for n values.
+void subtract(const float *a, const float *b, float *out, int64_t n, cudaStream_t stream);
+
+// The sum of x[i]^2 over n values in double, as kSumSquaresPartials partial sums (partials holds
+// that many) in a fixed order: adding them in index order gives the same bits on every run.
+constexpr int kSumSquaresPartials = 512;
+void sum_squares(const float *x, int64_t n, double *partials, cudaStream_t stream);
+
 // dst[r] = src[rows[r]] for m rows of width values.
 void gather_rows(const float *src, const int64_t *rows, int64_t m, int64_t width, float *dst, cudaStream_t stream);
 

@@ -49,16 +49,24 @@ RunOutcome run_measure_job(JobStore &store, int64_t job_id, const RunOptions &op
 
   // The model, the text and the reference run are loaded only when a unit is left, so a finished
   // job costs nothing to resume; the reference run shows its own progress before the units'.
+  // Only the CPU's passes need the model loaded in host memory: the proxy level and the GPU's
+  // read each tensor from the files when its units start.
   std::unique_ptr<Transformer> transformer;
   std::unique_ptr<CalibrationChunks> chunks;
   std::unique_ptr<TensorMeasurer> measurer;
   RunOptions run_options = options;
   run_options.prepare = [&](ProgressSink &progress) {
-    transformer = Transformer::load(*model, n_threads, &progress);
+    const ComputeDevice device = parse_compute_device(request.device);
+    const Imatrix *importance = imatrix ? &*imatrix : nullptr;
     if (request.metric != MetricLevel::proxy)
       chunks = std::make_unique<CalibrationChunks>(read_calibration_chunks(*model, request));
-    measurer = std::make_unique<TensorMeasurer>(*transformer, imatrix ? &*imatrix : nullptr, request.metric,
-                                                chunks.get(), &progress, parse_compute_device(request.device));
+    if (request.metric == MetricLevel::proxy || device == ComputeDevice::cuda) {
+      measurer = std::make_unique<TensorMeasurer>(*model, n_threads, importance, request.metric, chunks.get(), &progress,
+                                                  device);
+    } else {
+      transformer = Transformer::load(*model, n_threads, &progress);
+      measurer = std::make_unique<TensorMeasurer>(*transformer, importance, request.metric, chunks.get(), &progress);
+    }
   };
   auto measure_unit = [&](const std::string &key) {
     const MeasurementUnit &unit = *by_key.at(key);

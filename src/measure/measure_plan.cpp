@@ -91,11 +91,11 @@ void MeasureRequest::validate_and_resolve() {
     fail("--shard: ", shard_index, "/", shard_count, " is not i/N with 1 <= i <= N");
   if (!tensor_regex.empty()) compile_tensor_regex(tensor_regex);
   if (!probes.empty() && metric != MetricLevel::kld) fail("--probes only applies to --metric kld");
-  // Only the kld level runs passes on a device; the others are the CPU's whatever was asked (but
+  // The layer and kld levels run on a device; the proxy level is the CPU's whatever was asked (but
   // a word that is no device is refused either way).
-  if (metric == MetricLevel::kld) device = compute_device_name(parse_compute_device(device));
+  if (metric != MetricLevel::proxy) device = compute_device_name(parse_compute_device(device));
   else if (device != "auto" && device != "cuda") device = compute_device_name(parse_compute_device(device));
-  if (metric != MetricLevel::kld) device = "cpu";
+  if (metric == MetricLevel::proxy) device = "cpu";
   for (const auto &name : probes) {
     const QuantType &type = quant_type_by_name(name);
     if (!types.empty() && std::find_if(types.begin(), types.end(), [&](const std::string &t) {

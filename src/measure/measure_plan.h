@@ -30,7 +30,7 @@ struct MeasureRequest {
   int shard_index = 1, shard_count = 1;  // --shard i/N: the tensors whose position % N == i - 1
   int64_t n_ctx = 512;
   int64_t max_chunks = 8;
-  // Where the kld level's passes run: auto (the GPU when there is one), cpu or cuda; resolved to
+  // Where the layer and kld levels run: auto (the GPU when there is one), cpu or cuda; resolved to
   // cpu or cuda by validate_and_resolve. Stored only when cuda (a job's params name its device).
   std::string device = "cpu";
 

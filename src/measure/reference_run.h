@@ -37,16 +37,7 @@ struct PassStart {
   LayerStage stage = LayerStage::input;   // where in that layer
 };
 
-// What a measurement compares a model with one weight replaced against: the CPU's ReferenceRun
-// below, or the GPU's (gpu/gpu_reference_run.h, made by measure/gpu_kld.h).
-class KldComparer {
- public:
-  virtual ~KldComparer() = default;
-  // The model with `name` replaced by `values` (put back before returning), run from `start`.
-  virtual KldResult compare_with_weight(const std::string &name, std::vector<float> values, const PassStart &start) = 0;
-};
-
-class ReferenceRun : public KldComparer {
+class ReferenceRun {
  public:
   // Runs the whole model once over every chunk for the reference logits (progress: one step per
   // batch). max_batch_tokens bounds the tokens per batch (at least one chunk). Without logits
@@ -94,7 +85,7 @@ class ReferenceRun : public KldComparer {
   // The model with one weight replaced by `values` (the original is put back before returning),
   // run from `start`, the first point that weight acts on (nothing before it may differ from the
   // reference), from the cached states and intermediates. Moves the cache to start.layer.
-  KldResult compare_with_weight(const std::string &name, std::vector<float> values, const PassStart &start) override;
+  KldResult compare_with_weight(const std::string &name, std::vector<float> values, const PassStart &start);
 
  private:
   void restart_from_embeddings();

@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "core/error.h"
-#include "measure/gpu_kld.h"
 #include "measure/proxy_metrics.h"
 #include "model/quantizable_tensors.h"
 #include "quant/quantize_tensor.h"
@@ -21,95 +20,138 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 TensorMeasurer::TensorMeasurer(Transformer &model, const Imatrix *imatrix, MetricLevel level,
-                               const CalibrationChunks *chunks, ProgressSink *progress, ComputeDevice device)
-    : model_(model), imatrix_(imatrix), level_(level), chunks_(chunks), pool_(model.n_threads()) {
+                               const CalibrationChunks *chunks, ProgressSink *progress)
+    : model_(&model), config_(model.config()), imatrix_(imatrix), level_(level), chunks_(chunks),
+      pool_(model.n_threads()) {
   if (level != MetricLevel::proxy) {
     if (!chunks) fail("the ", metric_level_name(level), " metric needs calibration text");
     // Both levels walk the layers with cached hidden states (the layer metric captures each
     // layer's inputs from them); only kld needs the reference logits.
     const auto start = std::chrono::steady_clock::now();
-    const bool gpu = level == MetricLevel::kld && device == ComputeDevice::cuda;
-    reference_ = std::make_unique<ReferenceRun>(model, *chunks, progress, 4096, level == MetricLevel::kld && !gpu);
-    if (gpu) gpu_kld_ = make_gpu_kld_comparer(model, *chunks, progress);
+    reference_ = std::make_unique<ReferenceRun>(model, *chunks, progress, 4096, level == MetricLevel::kld);
     timing_.reference_seconds = seconds_since(start);
   }
 }
 
-const TensorMeasurer::TensorState &TensorMeasurer::state_for(const std::string &tensor) {
+TensorMeasurer::TensorMeasurer(const ModelSource &source, int n_threads, const Imatrix *imatrix, MetricLevel level,
+                               const CalibrationChunks *chunks, ProgressSink *progress, ComputeDevice device)
+    : source_(&source),
+      config_(transformer_config_from(source.config(), source.architecture().rope_style)),
+      imatrix_(imatrix),
+      level_(level),
+      chunks_(chunks),
+      pool_(n_threads) {
+  if (level == MetricLevel::proxy) return;
+  if (!chunks) fail("the ", metric_level_name(level), " metric needs calibration text");
+  if (device != ComputeDevice::cuda)
+    fail("the ", metric_level_name(level), " metric from the model's files runs on the GPU; on the CPU, load the model");
+  const auto start = std::chrono::steady_clock::now();
+  gpu_ = make_gpu_unit_comparer(source, *chunks, n_threads, progress);
+  timing_.reference_seconds = seconds_since(start);
+}
+
+TensorMeasurer::Values TensorMeasurer::read_values(const std::string &tensor, std::vector<int64_t> &shape) const {
+  if (model_) {
+    const WeightTensor &w = model_->weight(tensor);
+    shape = w.shape;
+    return Values(&w.values, [](const std::vector<float> *) {});  // the model's own buffer, not owned
+  }
+  const SourceTensor &t = source_->get(tensor);
+  shape = t.shape;
+  auto values = std::make_shared<std::vector<float>>(source_->read_f32(t));
+  source_->release_pages();  // host memory follows the tensor, not the file
+  return values;
+}
+
+const TensorMeasurer::TensorState &TensorMeasurer::state_for(const std::string &tensor, Values values) {
   if (state_ && state_->name == tensor) return *state_;
-  const WeightTensor &w = model_.weight(tensor);
-  if (!tensor_allows_quantization(tensor, w.shape)) fail("tensor ", tensor, " stays unquantized in llama.cpp's rules");
   TensorState s;
   s.name = tensor;
-  s.first_layer = tensor_first_layer(tensor, static_cast<int>(model_.config().n_layer));
+  if (values) s.shape = source_ ? source_->get(tensor).shape : model_->weight(tensor).shape;
+  s.values = values ? std::move(values) : read_values(tensor, s.shape);
+  if (!tensor_allows_quantization(tensor, s.shape)) fail("tensor ", tensor, " stays unquantized in llama.cpp's rules");
+  s.first_layer = tensor_first_layer(tensor, static_cast<int>(config_.n_layer));
   s.stage = tensor_layer_stage(tensor);
-  s.n_cols = w.shape.at(0);
-  s.n_rows = w.shape.size() >= 2 ? w.shape[1] : 1;
-  s.n_matrices = w.n_elements() / (s.n_cols * s.n_rows);
+  s.n_cols = s.shape.at(0);
+  s.n_rows = s.shape.size() >= 2 ? s.shape[1] : 1;
+  s.n_matrices = static_cast<int64_t>(s.values->size()) / (s.n_cols * s.n_rows);
   if (imatrix_ && imatrix_->find(tensor)) {
     for (int64_t m = 0; m < s.n_matrices; ++m) s.importance.push_back(imatrix_->importance(tensor, s.n_cols, m));
   }
   state_ = std::move(s);
-  if (level_ != MetricLevel::proxy) {
+  if (level_ == MetricLevel::proxy) return *state_;
+  const float *w = state_->values->data();
+  if (state_->first_layer < 0) {
+    count_tokens();
+    state_->output_energy = lookup_output_energy(token_counts_, w, state_->n_cols);
+  } else if (!gpu_) {  // on the GPU, the comparer keeps its own
     capture_layer_inputs(state_->first_layer);
-    if (state_->first_layer < 0) {
-      state_->output_energy = lookup_output_energy(token_counts_, w.values.data(), state_->n_cols);
-    } else {
-      const auto *inputs = captured_.find(tensor);
-      if (!inputs) fail("the forward pass showed no input of ", tensor);
-      state_->output_energy =
-          matmul_output_energy(pool_, *inputs, w.values.data(), state_->n_matrices, state_->n_rows, state_->n_cols);
-    }
+    const auto *inputs = captured_.find(tensor);
+    if (!inputs) fail("the forward pass showed no input of ", tensor);
+    state_->output_energy = matmul_output_energy(pool_, *inputs, w, state_->n_matrices, state_->n_rows, state_->n_cols);
   }
   return *state_;
+}
+
+void TensorMeasurer::count_tokens() {
+  if (!token_counts_.empty()) return;
+  token_counts_.assign(static_cast<size_t>(config_.n_vocab), 0);
+  for (int64_t c = 0; c < chunks_->n_chunks(); ++c)
+    for (const int32_t token : chunks_->input(c)) ++token_counts_.at(static_cast<size_t>(token));
 }
 
 void TensorMeasurer::capture_layer_inputs(int layer) {
   if (captured_layer_ == layer) return;
   captured_.clear();
-  const int n_layer = static_cast<int>(model_.config().n_layer);
-  if (layer < 0) {
-    token_counts_.assign(static_cast<size_t>(model_.config().n_vocab), 0);
-    for (int64_t c = 0; c < chunks_->n_chunks(); ++c)
-      for (const int32_t token : chunks_->input(c)) ++token_counts_.at(static_cast<size_t>(token));
-  } else {
-    // Inputs of this layer's matmuls: the layer run once more, on a copy of the states entering it.
-    reference_->move_to(layer);
-    std::vector<float> hidden, logits;
-    for (size_t b = 0; b < reference_->batches().size(); ++b) {
-      const int64_t n_chunks = reference_->batches()[b].n_chunks, n_tokens = n_chunks * chunks_->n_ctx();
-      hidden = reference_->hidden(static_cast<int64_t>(b));
-      if (layer < n_layer) {
-        model_.run_layers(layer, layer + 1, hidden.data(), n_tokens, &captured_, chunks_->n_ctx());
-      } else {
-        logits.resize(static_cast<size_t>(n_chunks * (chunks_->n_ctx() - chunks_->first_scored()) * model_.config().n_vocab));
-        model_.output_logits(hidden.data(), n_tokens, logits.data(), &captured_, chunks_->first_scored(),
-                             chunks_->n_ctx());
-      }
+  const int n_layer = static_cast<int>(config_.n_layer);
+  // Inputs of this layer's matmuls: the layer run once more, on a copy of the states entering it.
+  reference_->move_to(layer);
+  std::vector<float> hidden, logits;
+  for (size_t b = 0; b < reference_->batches().size(); ++b) {
+    const int64_t n_chunks = reference_->batches()[b].n_chunks, n_tokens = n_chunks * chunks_->n_ctx();
+    hidden = reference_->hidden(static_cast<int64_t>(b));
+    if (layer < n_layer) {
+      model_->run_layers(layer, layer + 1, hidden.data(), n_tokens, &captured_, chunks_->n_ctx());
+    } else {
+      logits.resize(static_cast<size_t>(n_chunks * (chunks_->n_ctx() - chunks_->first_scored()) * config_.n_vocab));
+      model_->output_logits(hidden.data(), n_tokens, logits.data(), &captured_, chunks_->first_scored(),
+                            chunks_->n_ctx());
     }
   }
   captured_layer_ = layer;
 }
 
 std::vector<float> TensorMeasurer::quantized_values(const std::string &tensor, const QuantType &type) {
-  state_for(tensor);  // refuses a tensor llama.cpp keeps unquantized
-  return quantize_restore(tensor, type);
+  const TensorState &s = state_for(tensor);  // refuses a tensor llama.cpp keeps unquantized
+  return quantize_restore(tensor, s.shape, *s.values, type, take_buffer());
 }
 
-std::vector<float> TensorMeasurer::quantize_restore(const std::string &tensor, const QuantType &type) {
-  const WeightTensor &w = model_.weight(tensor);
-  const int64_t n_cols = w.shape.at(0), n_rows = w.shape.size() >= 2 ? w.shape[1] : 1;
-  const int64_t n_matrices = w.n_elements() / (n_cols * n_rows);
+std::vector<float> TensorMeasurer::take_buffer() {
+  if (spare_buffers_.empty()) return {};
+  std::vector<float> buffer = std::move(spare_buffers_.back());
+  spare_buffers_.pop_back();
+  return buffer;
+}
+
+void TensorMeasurer::give_back(std::vector<float> buffer) {
+  if (spare_buffers_.size() < 2) spare_buffers_.push_back(std::move(buffer));
+}
+
+std::vector<float> TensorMeasurer::quantize_restore(const std::string &tensor, const std::vector<int64_t> &shape,
+                                                    const std::vector<float> &values, const QuantType &type,
+                                                    std::vector<float> restored) {
+  const int64_t n_cols = shape.at(0), n_rows = shape.size() >= 2 ? shape[1] : 1;
+  const int64_t n_matrices = static_cast<int64_t>(values.size()) / (n_cols * n_rows);
   const bool has_importance = imatrix_ && imatrix_->find(tensor);
   if (n_cols % type.block_size != 0)
     fail(tensor, ": rows of ", n_cols, " values do not fit ", type.name, " blocks of ", type.block_size);
   if (type.needs_imatrix && !has_importance)
     fail(tensor, ": ", type.name, " needs an importance matrix with an entry for this tensor");
-  std::vector<float> restored(w.values.size());
+  restored.resize(values.size());  // every value is written below: a reused buffer needs no clearing
   const int64_t matrix_values = n_rows * n_cols;
   for (int64_t m = 0; m < n_matrices; ++m) {
     const std::vector<float> importance = has_importance ? imatrix_->importance(tensor, n_cols, m) : std::vector<float>{};
-    quantize_restore_matrix(pool_, type, w.values.data() + m * matrix_values, restored.data() + m * matrix_values, n_rows,
+    quantize_restore_matrix(pool_, type, values.data() + m * matrix_values, restored.data() + m * matrix_values, n_rows,
                             n_cols, importance.empty() ? nullptr : importance.data());
   }
   return restored;
@@ -118,7 +160,7 @@ std::vector<float> TensorMeasurer::quantize_restore(const std::string &tensor, c
 void TensorMeasurer::set_next_unit(const std::string &tensor, const QuantType &type) { next_unit_ = {tensor, &type}; }
 
 double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float> &quantized) {
-  const std::vector<float> &values = model_.weight(s.name).values;
+  const std::vector<float> &values = *s.values;
   std::vector<float> difference(values.size());
   for_each_range(pool_, static_cast<int64_t>(values.size()), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
@@ -136,18 +178,36 @@ double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float
 void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quantized, MeasurementRow &row) {
   PassStart start;
   if (s.first_layer >= 0) start = {PassStart::At::layer, s.first_layer, s.stage};
-  KldComparer &comparer = gpu_kld_ ? *gpu_kld_ : static_cast<KldComparer &>(*reference_);
+  const KldResult result = reference_->compare_with_weight(s.name, std::move(quantized), start);
+  row.set(Metric::kld, result.kld);
+  row.set(Metric::delta_ppl, result.delta_ppl);
+}
+
+void TensorMeasurer::measure_on_gpu(const TensorState &s, std::vector<float> &quantized, MetricLevel level,
+                                    MeasurementRow &row) {
+  PassStart start;
+  if (s.first_layer >= 0) start = {PassStart::At::layer, s.first_layer, s.stage};
+  // The embedding's layer metric is a lookup: the CPU's, from token counts.
+  if (s.first_layer < 0) row.set(Metric::layer_error, layer_error(s, quantized));
+  const bool gpu_layer_error = s.first_layer >= 0, kld = level == MetricLevel::kld;
+  if (!gpu_layer_error && !kld) return;
   // While the GPU runs this unit, the CPU threads (idle until it is done) quantize the next one.
   // A failure there is dropped: the next unit quantizes again and fails in its own turn.
   std::optional<std::thread> ahead;
-  if (gpu_kld_ && next_unit_) {
+  if (next_unit_) {
     // (Copied out by name: clang 14 cannot capture structured bindings.)
     std::string tensor = next_unit_->first;
     const QuantType *type = next_unit_->second;
     next_unit_.reset();
-    ahead.emplace([this, tensor, type] {
+    Values known = tensor == s.name ? s.values : nullptr;
+    std::vector<int64_t> known_shape = s.shape;
+    auto buffer = std::make_shared<std::vector<float>>(take_buffer());
+    ahead.emplace([this, tensor, type, known, known_shape, buffer] {
       try {
-        quantized_ahead_ = QuantizedAhead{tensor, type, quantize_restore(tensor, *type)};
+        std::vector<int64_t> shape = known_shape;
+        Values original = known ? known : read_values(tensor, shape);
+        quantized_ahead_ =
+            QuantizedAhead{tensor, type, original, quantize_restore(tensor, shape, *original, *type, std::move(*buffer))};
       } catch (const std::exception &) {
         quantized_ahead_.reset();
       }
@@ -159,9 +219,12 @@ void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quanti
       if (thread) thread->join();
     }
   } join{ahead};
-  const KldResult result = comparer.compare_with_weight(s.name, std::move(quantized), start);
-  row.set(Metric::kld, result.kld);
-  row.set(Metric::delta_ppl, result.delta_ppl);
+  const UnitComparison result = gpu_->compare(s.name, quantized, start, gpu_layer_error, kld);
+  if (result.layer_error) row.set(Metric::layer_error, *result.layer_error);
+  if (result.kld) {
+    row.set(Metric::kld, result.kld->kld);
+    row.set(Metric::delta_ppl, result.kld->delta_ppl);
+  }
 }
 
 MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantType &type) {
@@ -174,7 +237,7 @@ MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantTyp
   auto start = std::chrono::steady_clock::now();
   std::vector<float> quantized;
   if (quantized_ahead_ && quantized_ahead_->tensor == tensor && quantized_ahead_->type == &type) {
-    state_for(tensor);
+    state_for(tensor, quantized_ahead_->original);
     quantized = std::move(quantized_ahead_->values);
     ++timing_.quantized_ahead_units;
   } else {
@@ -183,7 +246,7 @@ MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantTyp
   quantized_ahead_.reset();
   timing_.quantize_seconds += seconds_since(start);
   const TensorState &s = *state_;
-  const std::vector<float> &values = model_.weight(tensor).values;
+  const std::vector<float> &values = *s.values;
 
   MeasurementRow row;
   row.tensor = tensor;
@@ -200,6 +263,14 @@ MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantTyp
   const ProxyMetrics p = proxy.result();
   row.set(Metric::rmse, p.rmse).set(Metric::max_abs_error, p.max_abs_error).set(Metric::relative_mse, p.relative_mse);
   if (!s.importance.empty()) row.set(Metric::weighted_relative_mse, p.weighted_relative_mse);
+  if (gpu_ && level != MetricLevel::proxy) {
+    start = std::chrono::steady_clock::now();
+    measure_on_gpu(s, quantized, level, row);
+    give_back(std::move(quantized));
+    (level == MetricLevel::kld ? timing_.kld_seconds : timing_.layer_seconds) += seconds_since(start);
+    if (level == MetricLevel::kld) ++timing_.kld_units;
+    return row;
+  }
   if (level != MetricLevel::proxy) {
     start = std::chrono::steady_clock::now();
     row.set(Metric::layer_error, layer_error(s, quantized));

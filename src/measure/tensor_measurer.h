@@ -4,6 +4,11 @@
 // type is computed once per tensor and kept while its types are measured (importance, the
 // reference output energy), and everything that does not depend on the tensor once per layer
 // (the hidden states entering it, its matmuls' inputs).
+//
+// Two ways to run: on the CPU over a loaded Transformer, or from the model's files, where host
+// memory holds the tensor being measured (and the next one), not the model: the quantizers and
+// the proxy metrics run on the CPU, and the layer and kld levels on the GPU, which holds the
+// model.
 #pragma once
 
 #include <cstdint>
@@ -17,10 +22,12 @@
 #include "infer/transformer.h"
 #include "jobs/measurement_row.h"
 #include "measure/calibration.h"
+#include "measure/gpu_unit_comparer.h"
 #include "measure/layer_error.h"
 #include "measure/metric_level.h"
 #include "measure/reference_run.h"
 #include "measure/tensor_position.h"
+#include "model/model_source.h"
 #include "quant/types.h"
 
 namespace qs {
@@ -29,12 +36,16 @@ class ProgressSink;
 
 class TensorMeasurer {
  public:
-  // chunks may be null for the proxy level. imatrix may be null. The model's weights are swapped
-  // while a unit runs and always put back.
-  // device cuda: the kld level's passes and comparisons run on the GPU (the proxy and layer
-  // metrics stay on the CPU).
+  // On the CPU: chunks may be null for the proxy level. imatrix may be null. The model's weights
+  // are swapped while a unit runs and always put back.
   TensorMeasurer(Transformer &model, const Imatrix *imatrix, MetricLevel level, const CalibrationChunks *chunks,
-                 ProgressSink *progress = nullptr, ComputeDevice device = ComputeDevice::cpu);
+                 ProgressSink *progress = nullptr);
+  // From the files of `source`, each tensor read when its units start. The proxy level runs on the
+  // CPU; the layer and kld levels need device cuda (the GPU loads the model and runs the passes
+  // and the layer metric; the token embedding's layer metric, a lookup, stays on the CPU).
+  TensorMeasurer(const ModelSource &source, int n_threads, const Imatrix *imatrix, MetricLevel level,
+                 const CalibrationChunks *chunks, ProgressSink *progress = nullptr,
+                 ComputeDevice device = ComputeDevice::cpu);
 
   // The row for `tensor` in `type`: bits, params and every metric of the level (the weighted
   // relative MSE only when the imatrix has the tensor). `level` may stop short of the measurer's.
@@ -59,32 +70,51 @@ class TensorMeasurer {
   // its turn, so the results do not change).
   void set_next_unit(const std::string &tensor, const QuantType &type);
 
-  // The reference run with logits: kld level only.
-  const ReferenceRun *reference() const { return level_ == MetricLevel::kld && !gpu_kld_ ? reference_.get() : nullptr; }
+  // The CPU's reference run with logits: kld level on the CPU only.
+  const ReferenceRun *reference() const { return level_ == MetricLevel::kld ? reference_.get() : nullptr; }
 
  private:
+  // A tensor's unquantized values: the loaded model's own (not copied), or read from the files.
+  using Values = std::shared_ptr<const std::vector<float>>;
   struct TensorState {
     std::string name;
+    std::vector<int64_t> shape;
+    Values values;
     int first_layer = 0;
     LayerStage stage = LayerStage::input;  // where in its layer a pass starts
     int64_t n_matrices = 1, n_rows = 1, n_cols = 0;
     std::vector<std::vector<float>> importance;  // per matrix, or empty
     double output_energy = 0;                    // ||X W^T||^2, for the layer metric
   };
-  const TensorState &state_for(const std::string &tensor);
+  Values read_values(const std::string &tensor, std::vector<int64_t> &shape) const;
+  // `values` (read already, or null) saves reading the tensor again.
+  const TensorState &state_for(const std::string &tensor, Values values = nullptr);
   // quantized_values from the weight and the imatrix alone (no per-tensor state): safe beside a pass.
-  std::vector<float> quantize_restore(const std::string &tensor, const QuantType &type);
+  // `restored`: a buffer to write into (see take_buffer).
+  std::vector<float> quantize_restore(const std::string &tensor, const std::vector<int64_t> &shape,
+                                      const std::vector<float> &values, const QuantType &type,
+                                      std::vector<float> restored = {});
+  // Buffers of quantized values whose unit is done, kept for the next units (at most two: this
+  // unit's and the one quantized ahead): a fresh buffer of a few hundred MB costs its pages
+  // (zeroed and faulted in), which took longer than quantizing into it for the fast types.
+  std::vector<float> take_buffer();
+  void give_back(std::vector<float> buffer);
+  void count_tokens();
   void capture_layer_inputs(int layer);
   double layer_error(const TensorState &state, const std::vector<float> &quantized);
   void measure_kld(const TensorState &state, std::vector<float> quantized, MeasurementRow &row);
+  // The GPU's layer metric and KLD of one unit, the next unit quantized meanwhile.
+  void measure_on_gpu(const TensorState &state, std::vector<float> &quantized, MetricLevel level, MeasurementRow &row);
 
-  Transformer &model_;
+  Transformer *model_ = nullptr;        // on the CPU
+  const ModelSource *source_ = nullptr; // from the files
+  TransformerConfig config_;
   const Imatrix *imatrix_;
   MetricLevel level_;
   const CalibrationChunks *chunks_;
   ThreadPool pool_;
-  std::unique_ptr<ReferenceRun> reference_;  // layer and kld levels; with logits for kld on the CPU
-  std::unique_ptr<KldComparer> gpu_kld_;     // kld level on the GPU
+  std::unique_ptr<ReferenceRun> reference_;  // layer and kld levels on the CPU; with logits for kld
+  std::unique_ptr<GpuUnitComparer> gpu_;     // layer and kld levels on the GPU
   std::optional<TensorState> state_;
   std::optional<int> captured_layer_;
   MatmulInputCapture captured_;
@@ -93,10 +123,12 @@ class TensorMeasurer {
   struct QuantizedAhead {
     std::string tensor;
     const QuantType *type = nullptr;
+    Values original;  // the tensor's unquantized values, read for it
     std::vector<float> values;
   };
   std::optional<std::pair<std::string, const QuantType *>> next_unit_;
   std::optional<QuantizedAhead> quantized_ahead_;
+  std::vector<std::vector<float>> spare_buffers_;
 };
 
 }  // namespace qs

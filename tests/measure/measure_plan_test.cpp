@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "infer/compute_device.h"
 #include "jobs/measurement_row.h"
 #include "measure/measure_plan.h"
 #include "test_support.h"
@@ -133,6 +134,28 @@ TEST(MeasurePlan, RequestValidationNamesWhatIsWrong) {
   r.types = {"Q4_K"};
   r.imatrix = "/nonexistent/im.gguf";
   test::expect_error_containing([&] { r.validate_and_resolve(); }, {"/nonexistent/im.gguf: no such file"});
+}
+
+// The layer and kld levels run where --device says (auto: the GPU when there is one); the proxy
+// level is the CPU's whatever was asked. The job's params keep the device only when it is cuda.
+TEST(MeasurePlan, TheLayerAndKldLevelsTakeTheDeviceAndTheProxyLevelIsTheCpus) {
+  const std::string gpu = cuda_device_count() > 0 && built_with_cuda() ? "cuda" : "cpu";
+  for (const MetricLevel level : {MetricLevel::proxy, MetricLevel::layer, MetricLevel::kld}) {
+    MeasureRequest r;
+    r.model = "m";
+    r.metric = level;
+    r.text = std::string(QUANTSCOPE_SOURCE_DIR) + "/models/kjv-llama/calibration.txt";
+    r.device = "auto";
+    r.validate_and_resolve();
+    EXPECT_EQ(r.device, level == MetricLevel::proxy ? "cpu" : gpu) << metric_level_name(level);
+    EXPECT_EQ(r.to_json().contains("device"), r.device == "cuda");
+    r.device = "gpu";
+    test::expect_error_containing([&] { r.validate_and_resolve(); }, {"gpu"});
+    if (gpu == "cpu" && level != MetricLevel::proxy) {
+      r.device = "cuda";  // asked for by name and not there: refused, never quietly the CPU
+      EXPECT_THROW(r.validate_and_resolve(), Error) << metric_level_name(level);
+    }
+  }
 }
 
 TEST(MeasurePlan, ProbesGetKldAndTheOtherTypesStopAtLayer) {

@@ -242,5 +242,39 @@ TEST_F(ShippedModelMeasurement, UnfitTypesAndUnknownTensorsAreClearErrors) {
   EXPECT_THROW(TensorMeasurer(*model_, nullptr, MetricLevel::kld, nullptr), Error);
 }
 
+// Measuring from the model's files (each tensor read when its units start, no model loaded) gives
+// the proxy rows of the loaded model bit for bit, with an imatrix and without, tensor after
+// tensor, quantized ahead or not.
+TEST_F(ShippedModelMeasurement, MeasuringFromTheFilesGivesTheLoadedModelsRowsBitForBit) {
+  const ModelSource &source = *test::ShippedCalibration::get().source;
+  Imatrix imatrix;
+  for (const char *tensor : {"blk.2.attn_k.weight", "output.weight"}) {
+    const int64_t n_cols = model_->weight(tensor).shape[0];
+    std::vector<float> sums(static_cast<size_t>(n_cols));
+    for (int64_t c = 0; c < n_cols; ++c) sums[static_cast<size_t>(c)] = 1.0f + static_cast<float>((c * 7) % 13);
+    imatrix.entries[tensor] = ImatrixEntry{n_cols, 1, std::move(sums), {1.0f}};
+  }
+  const Imatrix *none = nullptr, *some = &imatrix;
+  for (const Imatrix *importance : {none, some}) {
+    TensorMeasurer loaded(*model_, importance, MetricLevel::proxy, nullptr);
+    TensorMeasurer from_files(source, 2, importance, MetricLevel::proxy, nullptr);
+    for (const char *tensor : {"token_embd.weight", "blk.2.attn_k.weight", "blk.6.ffn_gate.weight", "output.weight"}) {
+      for (const GgmlType t : {GgmlType::Q6_K, GgmlType::Q3_K}) {
+        const MeasurementRow a = loaded.measure(tensor, quant_type(t)), b = from_files.measure(tensor, quant_type(t));
+        EXPECT_EQ(a.metrics, b.metrics) << tensor << " " << quant_type(t).name;
+        EXPECT_EQ(a.params, b.params);
+        EXPECT_EQ(loaded.quantized_values(tensor, quant_type(t)), from_files.quantized_values(tensor, quant_type(t)));
+      }
+    }
+  }
+}
+
+TEST_F(ShippedModelMeasurement, TheLayerAndKldLevelsFromTheFilesNeedTheGpu) {
+  const ModelSource &source = *test::ShippedCalibration::get().source;
+  for (const MetricLevel level : {MetricLevel::layer, MetricLevel::kld})
+    test::expect_error_containing([&] { TensorMeasurer(source, 2, nullptr, level, chunks_, nullptr, ComputeDevice::cpu); },
+                                  {metric_level_name(level), "runs on the GPU"});
+}
+
 }  // namespace
 }  // namespace qs

@@ -53,7 +53,7 @@ function measureForm(): HTMLFormElement {
   const imatrix = h("select", {}, h("option", { value: "" }, "none"));
   const tensors = h("input", { type: "text", placeholder: "regex over GGUF names (empty: all)" });
   const device = select([["auto", "auto — the GPU when there is one"], ["cpu", "cpu"], ["cuda", "cuda (NVIDIA GPU)"]], "auto", { "data-role": "device" });
-  const deviceField = field("device", "Device", device, "Where the kld level's passes run.");
+  const deviceField = field("device", "Device", device, "Where the layer and kld levels run.");
   const chunks = h("input", { type: "number", min: -1, value: 8 });
   const ctx = h("input", { type: "number", min: 16, value: 512 });
   const submit = h("button", { type: "submit", class: "primary" }, "Start measurement");
@@ -76,7 +76,7 @@ function measureForm(): HTMLFormElement {
     imatrix.append(...imatrices.map((f) => h("option", { value: f.path }, label(f.path, f.bytes))));
     const gpus = !info.cuda_built ? "this server was built without the CUDA backend"
       : info.cuda_devices > 0 ? `${info.cuda_devices} GPU${info.cuda_devices > 1 ? "s" : ""} visible` : "no GPU visible";
-    deviceField.querySelector(".hint")!.textContent = `Where the kld level's passes run: ${gpus}.`;
+    deviceField.querySelector(".hint")!.textContent = `Where the layer and kld levels run: ${gpus}.`;
     const calibration = texts.find((f) => f.path.endsWith("calibration.txt"));
     if (calibration) text.value = calibration.path;
     replace(typeBoxes, types.filter((t) => t.ladder).map((t) =>

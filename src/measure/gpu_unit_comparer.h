@@ -1,0 +1,41 @@
+// What the GPU measures of one unit (a weight replaced by its quantized values, every other
+// weight the reference's): its layer metric and the model's KLD. The GPU holds the whole model
+// and the reference run (gpu/gpu_reference_run.h); it is made here, so that measurement code never
+// names GPU classes: in a build without CUDA, making one throws.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "measure/calibration.h"
+#include "measure/reference_run.h"
+
+namespace qs {
+
+class ModelSource;
+class ProgressSink;
+
+struct UnitComparison {
+  std::optional<double> layer_error;  // when asked for
+  std::optional<KldResult> kld;       // when asked for
+};
+
+class GpuUnitComparer {
+ public:
+  virtual ~GpuUnitComparer() = default;
+  // `name` with `values`: layer_error, its product's output error on the inputs the reference
+  // feeds it (measure/layer_error.h; not for a weight acting at the embeddings, a lookup that the
+  // CPU measures from token counts); kld, the pass from `start` with the weight swapped in (put
+  // back before returning).
+  virtual UnitComparison compare(const std::string &name, const std::vector<float> &values, const PassStart &start,
+                                 bool layer_error, bool kld) = 0;
+};
+
+// Loads the model onto the GPU tensor by tensor (host memory holds one tensor) and runs the
+// reference over the chunks there.
+std::unique_ptr<GpuUnitComparer> make_gpu_unit_comparer(const ModelSource &source, const CalibrationChunks &chunks,
+                                                         int n_threads, ProgressSink *progress = nullptr);
+
+}  // namespace qs
