@@ -149,13 +149,36 @@ void BM_ForwardPass(benchmark::State &state) {
 }
 BENCHMARK(BM_ForwardPass)->Arg(0)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
 
-// The calibration of a measurement unit: 4 chunks of 512 token ids spread over the vocabulary.
-qs::CalibrationChunks unit_calibration(const qs::TransformerConfig &config) {
-  const int64_t n_ctx = 512, n_chunks = 4;
-  std::vector<int32_t> text(static_cast<size_t>(n_ctx * n_chunks + 1));
-  for (size_t i = 0; i < text.size(); ++i) text[i] = static_cast<int32_t>((i * 7919 + 13) % config.n_vocab);
-  return qs::CalibrationChunks(text, n_ctx, n_chunks, std::nullopt);
-}
+// What the unit benchmarks start from: the shape's random model on the GPU with its reference run
+// over 4 chunks of 512 token ids spread over the vocabulary, and random values for an FFN down
+// weight standing in for a quantized one.
+struct UnitSetup {
+  qs::bench::ModelShape shape;
+  qs::CalibrationChunks chunks;
+  qs::GpuReferenceRun reference;
+  std::vector<float> values;
+
+  explicit UnitSetup(benchmark::State &state)
+      : shape(shape_at(state.range(0))),
+        chunks(calibration(shape.config)),
+        reference(qs::bench::random_gpu_model(shape), chunks),
+        values(static_cast<size_t>(reference.model().weight_elements(down_weight(0)))) {
+    state.SetLabel(shape.name);
+    qs::bench::fill_random(values, 0.03f, 99);
+  }
+  int last_layer() const { return static_cast<int>(shape.config.n_layer) - 1; }
+  std::string down_weight(int layer) const {
+    return "blk." + std::to_string(layer) + (shape.config.n_expert > 0 ? ".ffn_down_exps.weight" : ".ffn_down.weight");
+  }
+
+ private:
+  static qs::CalibrationChunks calibration(const qs::TransformerConfig &config) {
+    const int64_t n_ctx = 512, n_chunks = 4;
+    std::vector<int32_t> text(static_cast<size_t>(n_ctx * n_chunks + 1));
+    for (size_t i = 0; i < text.size(); ++i) text[i] = static_cast<int32_t>((i * 7919 + 13) % config.n_vocab);
+    return qs::CalibrationChunks(text, n_ctx, n_chunks, std::nullopt);
+  }
+};
 
 // One exact unit of the KLD sweep on the 8B shape: swap a weight in on the GPU, run from its layer
 // over 4 chunks of 512 tokens (the second half of each scored), compare on the GPU. Units starting
@@ -163,20 +186,13 @@ qs::CalibrationChunks unit_calibration(const qs::TransformerConfig &config) {
 // output and the comparison); from them the mean unit of the 32-layer model (starting at 16.5
 // layers from the end on average) and the default sweep (225 tensors x 16 types) are projected.
 void BM_KldUnit(benchmark::State &state) {
-  const qs::bench::ModelShape shape = shape_at(state.range(0));
-  const qs::TransformerConfig &config = shape.config;
-  state.SetLabel(shape.name);
-  const qs::CalibrationChunks chunks = unit_calibration(config);
-  qs::GpuReferenceRun reference(qs::bench::random_gpu_model(shape), chunks);
-  const int last = static_cast<int>(config.n_layer) - 1;
-  const char *down = config.n_expert > 0 ? ".ffn_down_exps.weight" : ".ffn_down.weight";
-  const std::string first_name = "blk.0" + std::string(down), last_name = "blk." + std::to_string(last) + down;
-  std::vector<float> values(static_cast<size_t>(reference.model().weight_elements(first_name)));
-  qs::bench::fill_random(values, 0.03f, 99);
+  UnitSetup setup(state);
+  const qs::bench::ModelShape &shape = setup.shape;
+  const int last = setup.last_layer();
+  const std::string first_name = setup.down_weight(0), last_name = setup.down_weight(last);
   auto unit = [&](const std::string &name, int layer) {
-    std::vector<float> quantized = values;  // a unit hands its quantized values over (moved)
     const auto start = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(reference.compare_with_weight(name, std::move(quantized), {qs::PassStart::At::layer, layer}));
+    benchmark::DoNotOptimize(setup.reference.compare_with_weight(name, setup.values, {qs::PassStart::At::layer, layer}));
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   double from_first = 0, from_last = 0;
@@ -203,19 +219,13 @@ void BM_KldUnit(benchmark::State &state) {
 BENCHMARK(BM_KldUnit)->Arg(0)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 
 void BM_LayerMetricUnit(benchmark::State &state) {
-  const qs::bench::ModelShape shape = shape_at(state.range(0));
-  const qs::TransformerConfig &config = shape.config;
-  state.SetLabel(shape.name);
-  const qs::CalibrationChunks chunks = unit_calibration(config);
-  qs::GpuReferenceRun reference(qs::bench::random_gpu_model(shape), chunks);
-  const int layer = static_cast<int>(config.n_layer) - 1;
-  const std::string name = "blk." + std::to_string(layer) + (config.n_expert > 0 ? ".ffn_down_exps.weight" : ".ffn_down.weight");
-  std::vector<float> values(static_cast<size_t>(reference.model().weight_elements(name)));
-  qs::bench::fill_random(values, 0.03f, 99);
+  UnitSetup setup(state);
+  qs::GpuReferenceRun &reference = setup.reference;
+  const int layer = setup.last_layer();
+  const std::string name = setup.down_weight(layer);
   auto unit = [&] {
-    std::vector<float> quantized = values;
     const auto start = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(reference.compare(name, std::move(quantized), {qs::PassStart::At::layer, layer}, true, false));
+    benchmark::DoNotOptimize(reference.compare(name, setup.values, {qs::PassStart::At::layer, layer}, true, false));
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   reference.compare("blk.0.attn_q.weight", std::vector<float>(static_cast<size_t>(reference.model().weight_elements("blk.0.attn_q.weight"))),

@@ -38,9 +38,7 @@ GpuReferenceRun::GpuReferenceRun(std::unique_ptr<GpuTransformer> model, const Ca
     const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size()), rows = batch.n_chunks * rows_per_chunk_;
     float *hidden = batch.hidden.reserve(static_cast<size_t>(n_tokens * c.n_embd));
     model_->embed(batch.tokens, hidden);
-    float *state = work_.reserve(static_cast<size_t>(n_tokens * c.n_embd));
-    gpu::cuda_check(cudaMemcpyAsync(state, hidden, static_cast<size_t>(n_tokens * c.n_embd) * sizeof(float),
-                                    cudaMemcpyDeviceToDevice, model_->stream()), "copying a hidden state");
+    float *state = working_copy(hidden, n_tokens);
     model_->run_layers(0, static_cast<int>(c.n_layer), state, n_tokens, chunks.n_ctx());
     const float *logits = model_->output_logits(state, n_tokens, chunks.first_scored(), chunks.n_ctx());
     float *base = batch.base_log_probs.reserve(static_cast<size_t>(rows * c.n_vocab));
@@ -85,18 +83,22 @@ void GpuReferenceRun::move_to(int layer) {
   layer_ = layer;
 }
 
+float *GpuReferenceRun::working_copy(const float *hidden, int64_t n_tokens) {
+  const size_t n = static_cast<size_t>(n_tokens * model_->config().n_embd);
+  float *state = work_.reserve(n);
+  gpu::cuda_check(cudaMemcpyAsync(state, hidden, n * sizeof(float), cudaMemcpyDeviceToDevice, model_->stream()),
+                  "copying a hidden state");
+  return state;
+}
+
 KldResult GpuReferenceRun::compare_from(int layer, bool from_embeddings) {
   const auto &c = model_->config();
   double sum_kld = 0, sum_nll = 0;
   for (const Batch &batch : batches_) {
     const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
-    float *state = work_.reserve(static_cast<size_t>(n_tokens * c.n_embd));
-    if (from_embeddings) {
-      model_->embed(batch.tokens, state);
-    } else {
-      gpu::cuda_check(cudaMemcpyAsync(state, batch.hidden.data(), static_cast<size_t>(n_tokens * c.n_embd) * sizeof(float),
-                                      cudaMemcpyDeviceToDevice, model_->stream()), "copying a hidden state");
-    }
+    float *state = from_embeddings ? work_.reserve(static_cast<size_t>(n_tokens * c.n_embd))
+                                   : working_copy(batch.hidden.data(), n_tokens);
+    if (from_embeddings) model_->embed(batch.tokens, state);
     model_->run_layers(layer, static_cast<int>(c.n_layer), state, n_tokens, chunks_.n_ctx());
     add_rows(batch, model_->output_logits(state, n_tokens, chunks_.first_scored(), chunks_.n_ctx()), sum_kld, sum_nll);
   }
@@ -115,9 +117,7 @@ void GpuReferenceRun::capture_inputs(const std::string &name, int layer) {
   } stop{*model_};
   for (const Batch &batch : batches_) {
     const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
-    float *state = work_.reserve(static_cast<size_t>(n_tokens * c.n_embd));
-    gpu::cuda_check(cudaMemcpyAsync(state, batch.hidden.data(), static_cast<size_t>(n_tokens * c.n_embd) * sizeof(float),
-                                    cudaMemcpyDeviceToDevice, model_->stream()), "copying a hidden state");
+    float *state = working_copy(batch.hidden.data(), n_tokens);
     if (layer < c.n_layer) model_->run_layers(layer, layer + 1, state, n_tokens, chunks_.n_ctx());
     else model_->output_logits(state, n_tokens, chunks_.first_scored(), chunks_.n_ctx());
   }

@@ -42,6 +42,8 @@ class GpuReferenceRun final : public GpuUnitComparer {
     gpu::DeviceBuffer<int32_t> targets;      // per row (0 where a row predicts nothing)
   };
   void move_to(int layer);
+  // A copy of n_tokens hidden states (GPU memory) in work_, for a pass to run on.
+  float *working_copy(const float *hidden, int64_t n_tokens);
   // Sums KLD and NLL over the scored rows of every batch, the model as it is, from `layer`
   // (0 with from_embeddings: the embeddings themselves may have changed).
   KldResult compare_from(int layer, bool from_embeddings);

@@ -26,6 +26,14 @@ void blas_check(cublasStatus_t status, const char *what) {
   if (status != CUBLAS_STATUS_SUCCESS) fail("cuBLAS: ", what, ": status ", static_cast<int>(status));
 }
 
+// The weight named `name` in `weights` (const or not); throws naming it when there is none.
+template <typename Weights>
+auto find_weight(Weights &weights, std::string_view name) {
+  auto it = weights.find(name);
+  if (it == weights.end()) fail("model has no tensor ", name);
+  return it;
+}
+
 // Score matrices of attention in flight at once: at most this many floats (1 GiB).
 constexpr int64_t kScoreFloats = int64_t{1} << 28;
 
@@ -387,28 +395,24 @@ const float *GpuTransformer::output_logits(const float *hidden, int64_t n, int64
 }
 
 void GpuTransformer::swap_weight(std::string_view name, gpu::DeviceBuffer<float> &values) {
-  auto it = weights_.find(name);
-  if (it == weights_.end()) fail("model has no tensor ", name);
+  auto it = find_weight(weights_, name);
   if (values.capacity() < static_cast<size_t>(it->second.n_elements))
     fail("tensor ", name, ": a buffer of ", values.capacity(), " values for ", it->second.n_elements);
   std::swap(it->second.values, values);
 }
 
 const float *GpuTransformer::weight_values(std::string_view name) const {
-  auto it = weights_.find(name);
-  if (it == weights_.end()) fail("model has no tensor ", name);
+  auto it = find_weight(weights_, name);
   return it->second.values.data();
 }
 
 const std::vector<int64_t> &GpuTransformer::weight_shape(std::string_view name) const {
-  auto it = weights_.find(name);
-  if (it == weights_.end()) fail("model has no tensor ", name);
+  auto it = find_weight(weights_, name);
   return it->second.shape;
 }
 
 int64_t GpuTransformer::weight_elements(std::string_view name) const {
-  auto it = weights_.find(name);
-  if (it == weights_.end()) fail("model has no tensor ", name);
+  auto it = find_weight(weights_, name);
   return it->second.n_elements;
 }
 

@@ -50,37 +50,41 @@ TensorMeasurer::TensorMeasurer(const ModelSource &source, int n_threads, const I
   timing_.reference_seconds = seconds_since(start);
 }
 
-TensorMeasurer::Values TensorMeasurer::read_values(const std::string &tensor, std::vector<int64_t> &shape) const {
+TensorMeasurer::Original TensorMeasurer::read_original(const std::string &tensor) const {
   if (model_) {
     const WeightTensor &w = model_->weight(tensor);
-    shape = w.shape;
-    return Values(&w.values, [](const std::vector<float> *) {});  // the model's own buffer, not owned
+    // The model's own buffer, not owned.
+    return {w.shape, std::shared_ptr<const std::vector<float>>(&w.values, [](const std::vector<float> *) {})};
   }
   const SourceTensor &t = source_->get(tensor);
-  shape = t.shape;
   auto values = std::make_shared<std::vector<float>>(source_->read_f32(t));
   source_->release_pages();  // host memory follows the tensor, not the file
-  return values;
+  return {t.shape, std::move(values)};
 }
 
-const TensorMeasurer::TensorState &TensorMeasurer::state_for(const std::string &tensor, Values values) {
+PassStart TensorMeasurer::pass_start(const TensorState &s) {
+  if (s.first_layer < 0) return {};  // the embeddings
+  return {PassStart::At::layer, s.first_layer, s.stage};
+}
+
+const TensorMeasurer::TensorState &TensorMeasurer::state_for(const std::string &tensor, Original original) {
   if (state_ && state_->name == tensor) return *state_;
   TensorState s;
   s.name = tensor;
-  if (values) s.shape = source_ ? source_->get(tensor).shape : model_->weight(tensor).shape;
-  s.values = values ? std::move(values) : read_values(tensor, s.shape);
-  if (!tensor_allows_quantization(tensor, s.shape)) fail("tensor ", tensor, " stays unquantized in llama.cpp's rules");
+  s.original = original.values ? std::move(original) : read_original(tensor);
+  const std::vector<int64_t> &shape = s.original.shape;
+  if (!tensor_allows_quantization(tensor, shape)) fail("tensor ", tensor, " stays unquantized in llama.cpp's rules");
   s.first_layer = tensor_first_layer(tensor, static_cast<int>(config_.n_layer));
   s.stage = tensor_layer_stage(tensor);
-  s.n_cols = s.shape.at(0);
-  s.n_rows = s.shape.size() >= 2 ? s.shape[1] : 1;
-  s.n_matrices = static_cast<int64_t>(s.values->size()) / (s.n_cols * s.n_rows);
+  s.n_cols = shape.at(0);
+  s.n_rows = shape.size() >= 2 ? shape[1] : 1;
+  s.n_matrices = static_cast<int64_t>(s.original.values->size()) / (s.n_cols * s.n_rows);
   if (imatrix_ && imatrix_->find(tensor)) {
     for (int64_t m = 0; m < s.n_matrices; ++m) s.importance.push_back(imatrix_->importance(tensor, s.n_cols, m));
   }
   state_ = std::move(s);
   if (level_ == MetricLevel::proxy) return *state_;
-  const float *w = state_->values->data();
+  const float *w = state_->original.values->data();
   if (state_->first_layer < 0) {
     count_tokens();
     state_->output_energy = lookup_output_energy(token_counts_, w, state_->n_cols);
@@ -123,7 +127,7 @@ void TensorMeasurer::capture_layer_inputs(int layer) {
 
 std::vector<float> TensorMeasurer::quantized_values(const std::string &tensor, const QuantType &type) {
   const TensorState &s = state_for(tensor);  // refuses a tensor llama.cpp keeps unquantized
-  return quantize_restore(tensor, s.shape, *s.values, type, take_buffer());
+  return quantize_restore(tensor, s.original, type, take_buffer());
 }
 
 std::vector<float> TensorMeasurer::take_buffer() {
@@ -137,9 +141,10 @@ void TensorMeasurer::give_back(std::vector<float> buffer) {
   if (spare_buffers_.size() < 2) spare_buffers_.push_back(std::move(buffer));
 }
 
-std::vector<float> TensorMeasurer::quantize_restore(const std::string &tensor, const std::vector<int64_t> &shape,
-                                                    const std::vector<float> &values, const QuantType &type,
-                                                    std::vector<float> restored) {
+std::vector<float> TensorMeasurer::quantize_restore(const std::string &tensor, const Original &original,
+                                                    const QuantType &type, std::vector<float> restored) {
+  const std::vector<int64_t> &shape = original.shape;
+  const std::vector<float> &values = *original.values;
   const int64_t n_cols = shape.at(0), n_rows = shape.size() >= 2 ? shape[1] : 1;
   const int64_t n_matrices = static_cast<int64_t>(values.size()) / (n_cols * n_rows);
   const bool has_importance = imatrix_ && imatrix_->find(tensor);
@@ -160,7 +165,7 @@ std::vector<float> TensorMeasurer::quantize_restore(const std::string &tensor, c
 void TensorMeasurer::set_next_unit(const std::string &tensor, const QuantType &type) { next_unit_ = {tensor, &type}; }
 
 double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float> &quantized) {
-  const std::vector<float> &values = *s.values;
+  const std::vector<float> &values = *s.original.values;
   std::vector<float> difference(values.size());
   for_each_range(pool_, static_cast<int64_t>(values.size()), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
@@ -176,17 +181,13 @@ double TensorMeasurer::layer_error(const TensorState &s, const std::vector<float
 }
 
 void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quantized, MeasurementRow &row) {
-  PassStart start;
-  if (s.first_layer >= 0) start = {PassStart::At::layer, s.first_layer, s.stage};
-  const KldResult result = reference_->compare_with_weight(s.name, std::move(quantized), start);
+  const KldResult result = reference_->compare_with_weight(s.name, std::move(quantized), pass_start(s));
   row.set(Metric::kld, result.kld);
   row.set(Metric::delta_ppl, result.delta_ppl);
 }
 
 void TensorMeasurer::measure_on_gpu(const TensorState &s, std::vector<float> &quantized, MetricLevel level,
                                     MeasurementRow &row) {
-  PassStart start;
-  if (s.first_layer >= 0) start = {PassStart::At::layer, s.first_layer, s.stage};
   // The embedding's layer metric is a lookup: the CPU's, from token counts.
   if (s.first_layer < 0) row.set(Metric::layer_error, layer_error(s, quantized));
   const bool gpu_layer_error = s.first_layer >= 0, kld = level == MetricLevel::kld;
@@ -199,15 +200,13 @@ void TensorMeasurer::measure_on_gpu(const TensorState &s, std::vector<float> &qu
     std::string tensor = next_unit_->first;
     const QuantType *type = next_unit_->second;
     next_unit_.reset();
-    Values known = tensor == s.name ? s.values : nullptr;
-    std::vector<int64_t> known_shape = s.shape;
+    const Original known = tensor == s.name ? s.original : Original{};
     auto buffer = std::make_shared<std::vector<float>>(take_buffer());
-    ahead.emplace([this, tensor, type, known, known_shape, buffer] {
+    ahead.emplace([this, tensor, type, known, buffer] {
       try {
-        std::vector<int64_t> shape = known_shape;
-        Values original = known ? known : read_values(tensor, shape);
+        const Original original = known.values ? known : read_original(tensor);
         quantized_ahead_ =
-            QuantizedAhead{tensor, type, original, quantize_restore(tensor, shape, *original, *type, std::move(*buffer))};
+            QuantizedAhead{tensor, type, original, quantize_restore(tensor, original, *type, std::move(*buffer))};
       } catch (const std::exception &) {
         quantized_ahead_.reset();
       }
@@ -219,7 +218,7 @@ void TensorMeasurer::measure_on_gpu(const TensorState &s, std::vector<float> &qu
       if (thread) thread->join();
     }
   } join{ahead};
-  const UnitComparison result = gpu_->compare(s.name, quantized, start, gpu_layer_error, kld);
+  const UnitComparison result = gpu_->compare(s.name, quantized, pass_start(s), gpu_layer_error, kld);
   if (result.layer_error) row.set(Metric::layer_error, *result.layer_error);
   if (result.kld) {
     row.set(Metric::kld, result.kld->kld);
@@ -246,7 +245,7 @@ MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantTyp
   quantized_ahead_.reset();
   timing_.quantize_seconds += seconds_since(start);
   const TensorState &s = *state_;
-  const std::vector<float> &values = *s.values;
+  const std::vector<float> &values = *s.original.values;
 
   MeasurementRow row;
   row.tensor = tensor;

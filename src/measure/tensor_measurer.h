@@ -75,24 +75,26 @@ class TensorMeasurer {
 
  private:
   // A tensor's unquantized values: the loaded model's own (not copied), or read from the files.
-  using Values = std::shared_ptr<const std::vector<float>>;
+  struct Original {
+    std::vector<int64_t> shape;
+    std::shared_ptr<const std::vector<float>> values;
+  };
   struct TensorState {
     std::string name;
-    std::vector<int64_t> shape;
-    Values values;
+    Original original;
     int first_layer = 0;
     LayerStage stage = LayerStage::input;  // where in its layer a pass starts
     int64_t n_matrices = 1, n_rows = 1, n_cols = 0;
     std::vector<std::vector<float>> importance;  // per matrix, or empty
     double output_energy = 0;                    // ||X W^T||^2, for the layer metric
   };
-  Values read_values(const std::string &tensor, std::vector<int64_t> &shape) const;
-  // `values` (read already, or null) saves reading the tensor again.
-  const TensorState &state_for(const std::string &tensor, Values values = nullptr);
+  Original read_original(const std::string &tensor) const;
+  // `original` (read already, or empty) saves reading the tensor again.
+  const TensorState &state_for(const std::string &tensor, Original original = {});
+  static PassStart pass_start(const TensorState &state);
   // quantized_values from the weight and the imatrix alone (no per-tensor state): safe beside a pass.
   // `restored`: a buffer to write into (see take_buffer).
-  std::vector<float> quantize_restore(const std::string &tensor, const std::vector<int64_t> &shape,
-                                      const std::vector<float> &values, const QuantType &type,
+  std::vector<float> quantize_restore(const std::string &tensor, const Original &original, const QuantType &type,
                                       std::vector<float> restored = {});
   // Buffers of quantized values whose unit is done, kept for the next units (at most two: this
   // unit's and the one quantized ahead): a fresh buffer of a few hundred MB costs its pages
@@ -123,7 +125,7 @@ class TensorMeasurer {
   struct QuantizedAhead {
     std::string tensor;
     const QuantType *type = nullptr;
-    Values original;  // the tensor's unquantized values, read for it
+    Original original;  // the tensor's, read for it
     std::vector<float> values;
   };
   std::optional<std::pair<std::string, const QuantType *>> next_unit_;
