@@ -184,22 +184,27 @@ struct UnitSetup {
 // over 4 chunks of 512 tokens (the second half of each scored), compare on the GPU. Units starting
 // at the first and at the last benchmarked layer give the time of one layer and of the rest (the
 // output and the comparison); from them the mean unit of the 32-layer model (starting at 16.5
-// layers from the end on average) and the default sweep (225 tensors x 16 types) are projected.
+// layers from the end on average) and the default sweep (225 tensors x 16 types) are projected
+// (from whole layers: a sweep's units start at their product, which the last layer's down weight
+// from its product shows).
 void BM_KldUnit(benchmark::State &state) {
   UnitSetup setup(state);
   const qs::bench::ModelShape &shape = setup.shape;
   const int last = setup.last_layer();
   const std::string first_name = setup.down_weight(0), last_name = setup.down_weight(last);
-  auto unit = [&](const std::string &name, int layer) {
+  auto unit = [&](const std::string &name, int layer, qs::LayerStage stage = qs::LayerStage::input) {
     const auto start = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(setup.reference.compare_with_weight(name, setup.values, {qs::PassStart::At::layer, layer}));
+    benchmark::DoNotOptimize(setup.reference.compare_with_weight(name, setup.values, {qs::PassStart::At::layer, layer, stage}));
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  double from_first = 0, from_last = 0;
+  const qs::LayerStage down_product = shape.config.n_expert > 0 ? qs::LayerStage::ffn_input : qs::LayerStage::ffn_down;
+  double from_first = 0, from_last = 0, from_last_product = 0;
   for (auto _ : state) {
     // Each unit twice, timing the second: the first moves the cache (once per layer in a sweep).
     unit(last_name, last);
     from_last = unit(last_name, last);  // one layer + output + compare
+    unit(last_name, last, down_product);
+    from_last_product = unit(last_name, last, down_product);  // the down product + output + compare
     unit(first_name, 0);
     from_first = unit(first_name, 0);   // every layer + output + compare
     state.SetIterationTime(from_first);
@@ -211,6 +216,7 @@ void BM_KldUnit(benchmark::State &state) {
   const double tensors = static_cast<double>(shape.quantizable_tensors());
   state.counters["s_unit_from_layer0"] = from_first;
   state.counters["s_unit_from_last"] = from_last;
+  state.counters["s_unit_from_last_down_product"] = from_last_product;
   state.counters["s_per_layer"] = per_layer;
   state.counters["s_mean_unit"] = mean_unit;
   state.counters["min_sweep_16_types"] = tensors * 16 * mean_unit / 60;

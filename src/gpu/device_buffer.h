@@ -11,6 +11,12 @@
 
 namespace qs::gpu {
 
+// dst[0, n) = src[0, n), both in GPU memory, ordered on the stream.
+template <typename T>
+void copy_on_device(T *dst, const T *src, size_t n, cudaStream_t stream) {
+  cuda_check(cudaMemcpyAsync(dst, src, n * sizeof(T), cudaMemcpyDeviceToDevice, stream), "copying on the GPU");
+}
+
 template <typename T>
 class DeviceBuffer {
  public:
@@ -45,6 +51,8 @@ class DeviceBuffer {
     reserve(n);
     cuda_check(cudaMemcpyAsync(data_, host, n * sizeof(T), cudaMemcpyHostToDevice, stream), "copying to the GPU");
   }
+  // Copies n values from GPU memory in (growing first), ordered on the stream.
+  void assign(const T *device, size_t n, cudaStream_t stream) { copy_on_device(reserve(n), device, n, stream); }
   void download(T *host, size_t n, cudaStream_t stream) const {
     cuda_check(cudaMemcpyAsync(host, data_, n * sizeof(T), cudaMemcpyDeviceToHost, stream), "copying from the GPU");
   }

@@ -23,8 +23,7 @@ void GpuInputCapture::add(std::string_view weight_name, int expert, const float 
   input.n_rows = n_rows;
   input.n_cols = n_cols;
   const size_t n = static_cast<size_t>(n_rows * n_cols);
-  gpu::cuda_check(cudaMemcpyAsync(input.rows.reserve(n), x, n * sizeof(float), cudaMemcpyDeviceToDevice, stream),
-                  "capturing a product's input");
+  input.rows.assign(x, n, stream);
   inputs_.push_back(std::move(input));
 }
 

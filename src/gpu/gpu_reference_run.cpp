@@ -41,10 +41,8 @@ GpuReferenceRun::GpuReferenceRun(std::unique_ptr<GpuTransformer> model, const Ca
     float *state = working_copy(hidden, n_tokens);
     model_->run_layers(0, static_cast<int>(c.n_layer), state, n_tokens, chunks.n_ctx());
     const float *logits = model_->output_logits(state, n_tokens, chunks.first_scored(), chunks.n_ctx());
-    float *base = batch.base_log_probs.reserve(static_cast<size_t>(rows * c.n_vocab));
-    gpu::cuda_check(cudaMemcpyAsync(base, logits, static_cast<size_t>(rows * c.n_vocab) * sizeof(float),
-                                    cudaMemcpyDeviceToDevice, model_->stream()), "keeping the reference logits");
-    gpu::log_softmax_rows(base, rows, c.n_vocab, model_->stream());
+    batch.base_log_probs.assign(logits, static_cast<size_t>(rows * c.n_vocab), model_->stream());
+    gpu::log_softmax_rows(batch.base_log_probs.data(), rows, c.n_vocab, model_->stream());
     progress->advance(static_cast<int64_t>(b) + 1);
   }
   model_->synchronize();
@@ -86,19 +84,46 @@ void GpuReferenceRun::move_to(int layer) {
 float *GpuReferenceRun::working_copy(const float *hidden, int64_t n_tokens) {
   const size_t n = static_cast<size_t>(n_tokens * model_->config().n_embd);
   float *state = work_.reserve(n);
-  gpu::cuda_check(cudaMemcpyAsync(state, hidden, n * sizeof(float), cudaMemcpyDeviceToDevice, model_->stream()),
-                  "copying a hidden state");
+  gpu::copy_on_device(state, hidden, n, model_->stream());
   return state;
 }
 
-KldResult GpuReferenceRun::compare_from(int layer, bool from_embeddings) {
+bool GpuReferenceRun::keep_layer(int layer) {
+  if (kept_layer_ == layer) return true;
+  if (!intermediates_fit_) return false;
+  int64_t needed = 0;
+  for (const Batch &batch : batches_) needed += model_->intermediate_bytes(static_cast<int64_t>(batch.tokens.size()));
+  size_t free_bytes = 0, total_bytes = 0;
+  gpu::cuda_check(cudaMemGetInfo(&free_bytes, &total_bytes), "reading the GPU's free memory");
+  // Kept only beside room for a pass's activations and a unit's buffers (as GpuTransformer::load).
+  const int64_t headroom = int64_t{4} << 30;
+  if (kept_layer_ < 0 && needed + headroom > static_cast<int64_t>(free_bytes)) {
+    intermediates_fit_ = false;
+    return false;
+  }
+  move_to(layer);
+  for (Batch &batch : batches_) {
+    const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
+    model_->run_layer(layer, working_copy(batch.hidden.data(), n_tokens), n_tokens, chunks_.n_ctx(), LayerStage::input,
+                      nullptr, &batch.kept);
+  }
+  kept_layer_ = layer;
+  return true;
+}
+
+KldResult GpuReferenceRun::compare_from(const PassStart &start) {
   const auto &c = model_->config();
+  const bool from_embeddings = start.at == PassStart::At::embeddings;
+  const bool staged = !from_embeddings && start.stage != LayerStage::input && start.layer == kept_layer_;
+  passes_from_a_product_ += staged ? 1 : 0;
   double sum_kld = 0, sum_nll = 0;
   for (const Batch &batch : batches_) {
     const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
     float *state = from_embeddings ? work_.reserve(static_cast<size_t>(n_tokens * c.n_embd))
                                    : working_copy(batch.hidden.data(), n_tokens);
     if (from_embeddings) model_->embed(batch.tokens, state);
+    int layer = from_embeddings ? 0 : start.layer;
+    if (staged) model_->run_layer(layer++, state, n_tokens, chunks_.n_ctx(), start.stage, &batch.kept);
     model_->run_layers(layer, static_cast<int>(c.n_layer), state, n_tokens, chunks_.n_ctx());
     add_rows(batch, model_->output_logits(state, n_tokens, chunks_.first_scored(), chunks_.n_ctx()), sum_kld, sum_nll);
   }
@@ -147,7 +172,8 @@ UnitComparison GpuReferenceRun::compare(const std::string &name, const std::vect
   // The layer metric and the cache move with the reference weights, before the swap.
   if (layer_error) result.layer_error = this->layer_error(name, start.layer);
   if (!kld) return result;
-  if (!from_embeddings) move_to(start.layer);
+  // The layer's intermediates are the reference weights' too: kept before the swap.
+  if (!from_embeddings && !(start.stage != LayerStage::input && keep_layer(start.layer))) move_to(start.layer);
   model_->swap_weight(name, swapped_);
   // Put back however the pass ends.
   struct SwapBack {
@@ -156,7 +182,7 @@ UnitComparison GpuReferenceRun::compare(const std::string &name, const std::vect
     gpu::DeviceBuffer<float> &buffer;
     ~SwapBack() { model.swap_weight(name, buffer); }
   } swap_back{*model_, name, swapped_};
-  result.kld = compare_from(from_embeddings ? 0 : start.layer, from_embeddings);
+  result.kld = compare_from(start);
   return result;
 }
 

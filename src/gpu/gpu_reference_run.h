@@ -2,9 +2,9 @@
 // position and the hidden state entering one layer, per batch of chunks, all in GPU memory. A
 // unit uploads its quantized weight once; the layer metric compares it with the original on the
 // inputs the weight's product gets (captured once per weight, gpu_input_capture.h); the KLD swaps
-// it in (no copy of the original: the buffers exchange), runs from the layer the weight first
-// acts in, and compares on the GPU; only two doubles per scored position come back. Passes start
-// at the weight's layer (not yet at its product inside the layer, as the CPU run does).
+// it in (no copy of the original: the buffers exchange), runs from the weight's product (the
+// layer's other intermediates kept from one run of that layer, as the CPU run keeps them) and
+// compares on the GPU; only two doubles per scored position come back.
 #pragma once
 
 #include <memory>
@@ -31,6 +31,9 @@ class GpuReferenceRun final : public GpuUnitComparer {
     return *compare(name, values, start, false, true).kld;
   }
   double mean_nll() const { return mean_nll_; }
+  // KLD passes that started at their weight's product inside a layer (the rest: at a layer, at the
+  // embeddings, or all of them where the intermediates did not fit in GPU memory).
+  int64_t passes_from_a_product() const { return passes_from_a_product_; }
   GpuTransformer &model() { return *model_; }
 
  private:
@@ -40,13 +43,16 @@ class GpuReferenceRun final : public GpuUnitComparer {
     gpu::DeviceBuffer<float> hidden;         // entering layer_
     gpu::DeviceBuffer<float> base_log_probs; // rows_per_chunk rows per chunk
     gpu::DeviceBuffer<int32_t> targets;      // per row (0 where a row predicts nothing)
+    GpuLayerIntermediates kept;              // of kept_layer_
   };
   void move_to(int layer);
   // A copy of n_tokens hidden states (GPU memory) in work_, for a pass to run on.
   float *working_copy(const float *hidden, int64_t n_tokens);
-  // Sums KLD and NLL over the scored rows of every batch, the model as it is, from `layer`
-  // (0 with from_embeddings: the embeddings themselves may have changed).
-  KldResult compare_from(int layer, bool from_embeddings);
+  // Sums KLD and NLL over the scored rows of every batch, the model as it is, from `start`.
+  KldResult compare_from(const PassStart &start);
+  // Keeps `layer`'s intermediates over every batch (reference weights), when they fit in GPU
+  // memory beside a pass; false when they do not (passes then start at the layer).
+  bool keep_layer(int layer);
   // Per-row KLD and NLL of the batch's logits (on the GPU) against its base, summed on the host in
   // row order over the scored rows.
   void add_rows(const Batch &batch, const float *logits, double &sum_kld, double &sum_nll);
@@ -61,6 +67,9 @@ class GpuReferenceRun final : public GpuUnitComparer {
   int64_t rows_per_chunk_ = 0;
   std::vector<Batch> batches_;
   int layer_ = 0;
+  int kept_layer_ = -1;
+  bool intermediates_fit_ = true;
+  int64_t passes_from_a_product_ = 0;
   double mean_nll_ = 0;
   gpu::DeviceBuffer<float> work_, swapped_, difference_;
   std::unique_ptr<GpuInputCapture> capture_;

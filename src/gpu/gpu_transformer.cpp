@@ -232,14 +232,29 @@ void GpuTransformer::record(const Entry *w, int expert, const float *x, int64_t 
   if (recorded_inputs_ && rows > 0) recorded_inputs_->add(w->first, expert, x, rows, cols, stream_);
 }
 
-void GpuTransformer::dense_ffn(const Layer &l, const float *x, int64_t rows, float *out) {
+void GpuTransformer::dense_ffn(const Layer &l, const float *x, int64_t rows, float *out, LayerStage start,
+                               const GpuLayerIntermediates *kept, GpuLayerIntermediates *keep) {
   const int64_t n_embd = config_.n_embd, n_ff = config_.n_ff;
-  float *gate = scratch_.ffn_gate.reserve(static_cast<size_t>(rows * n_ff));
-  float *up = scratch_.ffn_up.reserve(static_cast<size_t>(rows * n_ff));
-  record(l.ffn_gate, -1, x, rows, n_embd);
-  record(l.ffn_up, -1, x, rows, n_embd);
-  linear(x, rows, n_embd, l.ffn_gate->second.values.data(), n_ff, nullptr, gate);
-  linear(x, rows, n_embd, l.ffn_up->second.values.data(), n_ff, nullptr, up);
+  const size_t n = static_cast<size_t>(rows * n_ff);
+  float *gate = scratch_.ffn_gate.reserve(n);
+  float *up = scratch_.ffn_up.reserve(n);
+  const bool whole = start <= LayerStage::ffn_input;
+  if (whole || start == LayerStage::ffn_gate) {
+    record(l.ffn_gate, -1, x, rows, n_embd);
+    linear(x, rows, n_embd, l.ffn_gate->second.values.data(), n_ff, nullptr, gate);
+  } else {
+    gpu::copy_on_device(gate, kept->gate.data(), n, stream_);
+  }
+  if (whole || start == LayerStage::ffn_up) {
+    record(l.ffn_up, -1, x, rows, n_embd);
+    linear(x, rows, n_embd, l.ffn_up->second.values.data(), n_ff, nullptr, up);
+  } else {
+    gpu::copy_on_device(up, kept->up.data(), n, stream_);
+  }
+  if (keep) {
+    keep->gate.assign(gate, n, stream_);
+    keep->up.assign(up, n, stream_);
+  }
   gpu::silu_multiply(gate, up, gate, rows * n_ff, stream_);
   record(l.ffn_down, -1, gate, rows, n_ff);
   linear(gate, rows, n_ff, l.ffn_down->second.values.data(), n_embd, nullptr, out);
@@ -334,39 +349,87 @@ void GpuTransformer::embed(std::span<const int32_t> tokens, float *hidden) {
 }
 
 void GpuTransformer::run_layers(int first, int last, float *hidden, int64_t n, int64_t L) {
+  if (first < 0 || last > config_.n_layer || first > last)
+    fail("run_layers: layer range [", first, ", ", last, ") is outside [0, ", config_.n_layer, "]");
+  for (int il = first; il < last; ++il) run_layer(il, hidden, n, L);
+}
+
+int64_t GpuTransformer::intermediate_bytes(int64_t n_tokens) const {
   const auto &c = config_;
-  if (first < 0 || last > c.n_layer || first > last) fail("run_layers: layer range [", first, ", ", last, ") is outside [0, ", c.n_layer, "]");
+  const int64_t qw = c.n_head * c.head_dim, kvw = c.n_head_kv * c.head_dim;
+  const int64_t ffn = c.n_expert > 0 ? 0 : 2 * c.n_ff;  // MoE layers start at the feed-forward block
+  return n_tokens * (3 * c.n_embd + 2 * qw + 2 * kvw + ffn) * static_cast<int64_t>(sizeof(float));
+}
+
+void GpuTransformer::run_layer(int il, float *hidden, int64_t n, int64_t L, LayerStage start,
+                               const GpuLayerIntermediates *kept, GpuLayerIntermediates *keep) {
+  const auto &c = config_;
+  if (il < 0 || il >= c.n_layer) fail("run_layer: no layer ", il, " in [0, ", c.n_layer, ")");
+  if (start != LayerStage::input && (!kept || kept->layer != il))
+    fail("run_layer: starting inside layer ", il, " needs that layer's kept intermediates");
   const int64_t n_embd = c.n_embd, hd = c.head_dim, qw = c.n_head * hd, kvw = c.n_head_kv * hd;
   Scratch &s = scratch_;
   float *normed = s.normed.reserve(static_cast<size_t>(n * n_embd));
   float *proj = s.proj.reserve(static_cast<size_t>(n * n_embd));
-  s.q.reserve(static_cast<size_t>(n * qw));
-  s.k.reserve(static_cast<size_t>(n * kvw));
-  s.v.reserve(static_cast<size_t>(n * kvw));
-  s.attn.reserve(static_cast<size_t>(n * qw));
+  float *q = s.q.reserve(static_cast<size_t>(n * qw)), *k = s.k.reserve(static_cast<size_t>(n * kvw));
+  float *v = s.v.reserve(static_cast<size_t>(n * kvw)), *attn = s.attn.reserve(static_cast<size_t>(n * qw));
   ensure_rope_table(L);
   const bool neox = c.rope.style == RopeStyle::NeoX;
   auto data = [](const Entry *e) -> const float * { return e ? e->second.values.data() : nullptr; };
-  for (int il = first; il < last; ++il) {
-    const Layer &l = layers_[static_cast<size_t>(il)];
-    gpu::rms_norm_rows(hidden, data(l.attn_norm), normed, n, n_embd, c.rms_norm_eps, stream_);
-    for (const Entry *w : {l.wq, l.wk, l.wv}) record(w, -1, normed, n, n_embd);
-    linear(normed, n, n_embd, data(l.wq), qw, data(l.bq), s.q.data());
-    linear(normed, n, n_embd, data(l.wk), kvw, data(l.bk), s.k.data());
-    linear(normed, n, n_embd, data(l.wv), kvw, data(l.bv), s.v.data());
-    gpu::norm_and_rope(s.q.data(), n, c.n_head, hd, data(l.q_norm), c.rms_norm_eps, s.rope_cos.data(), s.rope_sin.data(),
-                       c.rope.n_rot, neox, L, stream_);
-    gpu::norm_and_rope(s.k.data(), n, c.n_head_kv, hd, data(l.k_norm), c.rms_norm_eps, s.rope_cos.data(),
-                       s.rope_sin.data(), c.rope.n_rot, neox, L, stream_);
-    attention(n, L);
-    record(l.wo, -1, s.attn.data(), n, qw);
-    linear(s.attn.data(), n, qw, data(l.wo), n_embd, data(l.bo), proj);
-    gpu::add_in_place(hidden, proj, n * n_embd, stream_);
-    gpu::rms_norm_rows(hidden, data(l.ffn_norm), normed, n, n_embd, c.rms_norm_eps, stream_);
-    if (l.router) moe_ffn(l, normed, n, proj);
-    else dense_ffn(l, normed, n, proj);
+  const Layer &l = layers_[static_cast<size_t>(il)];
+  if (keep) keep->layer = il;
+  // Kept values go into the scratch buffers a whole run uses, so that attention's pointer table
+  // and every product see the same addresses either way.
+  auto take_kept = [&](float *to, const gpu::DeviceBuffer<float> &from, int64_t count) {
+    gpu::copy_on_device(to, from.data(), static_cast<size_t>(count), stream_);
+  };
+  auto keep_copy = [&](gpu::DeviceBuffer<float> GpuLayerIntermediates::*field, const float *from, int64_t count) {
+    if (keep) (keep->*field).assign(from, static_cast<size_t>(count), stream_);
+  };
+
+  if (in_ffn_block(start)) {
+    take_kept(hidden, kept->ffn_input, n * n_embd);
+  } else {
+    if (start == LayerStage::attn_output) {
+      take_kept(attn, kept->attn, n * qw);
+    } else {
+      if (start == LayerStage::input) {
+        gpu::rms_norm_rows(hidden, data(l.attn_norm), normed, n, n_embd, c.rms_norm_eps, stream_);
+        for (const Entry *w : {l.wq, l.wk, l.wv}) record(w, -1, normed, n, n_embd);
+      } else {
+        take_kept(normed, kept->attn_normed, n * n_embd);
+      }
+      // Q, K and V: the product (then the per-head norm and rope for Q and K), or the kept one.
+      auto project = [&](LayerStage own, const Entry *w, const Entry *bias, const Entry *head_norm, bool rotate,
+                         int64_t n_heads, float *out, gpu::DeviceBuffer<float> GpuLayerIntermediates::*field) {
+        const int64_t width = n_heads * hd;
+        if (start != LayerStage::input && start != own) return take_kept(out, kept->*field, n * width);
+        linear(normed, n, n_embd, data(w), width, data(bias), out);
+        if (rotate)
+          gpu::norm_and_rope(out, n, n_heads, hd, data(head_norm), c.rms_norm_eps, s.rope_cos.data(), s.rope_sin.data(),
+                             c.rope.n_rot, neox, L, stream_);
+      };
+      project(LayerStage::attn_q, l.wq, l.bq, l.q_norm, true, c.n_head, q, &GpuLayerIntermediates::q);
+      project(LayerStage::attn_k, l.wk, l.bk, l.k_norm, true, c.n_head_kv, k, &GpuLayerIntermediates::k);
+      project(LayerStage::attn_v, l.wv, l.bv, nullptr, false, c.n_head_kv, v, &GpuLayerIntermediates::v);
+      keep_copy(&GpuLayerIntermediates::attn_normed, normed, n * n_embd);
+      keep_copy(&GpuLayerIntermediates::q, q, n * qw);
+      keep_copy(&GpuLayerIntermediates::k, k, n * kvw);
+      keep_copy(&GpuLayerIntermediates::v, v, n * kvw);
+      attention(n, L);
+    }
+    keep_copy(&GpuLayerIntermediates::attn, attn, n * qw);
+    record(l.wo, -1, attn, n, qw);
+    linear(attn, n, qw, data(l.wo), n_embd, data(l.bo), proj);
     gpu::add_in_place(hidden, proj, n * n_embd, stream_);
   }
+  keep_copy(&GpuLayerIntermediates::ffn_input, hidden, n * n_embd);
+  if (start <= LayerStage::ffn_input || l.router) gpu::rms_norm_rows(hidden, data(l.ffn_norm), normed, n, n_embd, c.rms_norm_eps, stream_);
+  else take_kept(normed, kept->ffn_normed, n * n_embd);
+  keep_copy(&GpuLayerIntermediates::ffn_normed, normed, n * n_embd);
+  if (l.router) moe_ffn(l, normed, n, proj);
+  else dense_ffn(l, normed, n, proj, start, kept, keep);
+  gpu::add_in_place(hidden, proj, n * n_embd, stream_);
 }
 
 const float *GpuTransformer::output_logits(const float *hidden, int64_t n, int64_t first_logit, int64_t L) {

@@ -19,6 +19,7 @@
 #include <cuda_runtime_api.h>
 
 #include "gpu/device_buffer.h"
+#include "infer/layer_stage.h"
 #include "infer/logits_pass.h"
 #include "infer/rope.h"
 #include "infer/transformer.h"
@@ -29,6 +30,15 @@ namespace qs {
 class GpuProductInputs;
 class ModelSource;
 class ProgressSink;
+
+// What one run of one layer over a batch computed on the way, in GPU memory, for passes that
+// start inside the layer (infer/layer_stage.h; the CPU's LayerIntermediates). The feed-forward
+// products are kept before the activation (gate, up), so a pass from the up or down product
+// applies it as a whole run does and gives the same bits.
+struct GpuLayerIntermediates {
+  int layer = -1;
+  gpu::DeviceBuffer<float> attn_normed, q, k, v, attn, ffn_input, ffn_normed, gate, up;
+};
 
 class GpuTransformer : public LogitsPass {
  public:
@@ -70,6 +80,15 @@ class GpuTransformer : public LogitsPass {
   void check_tokens(std::span<const int32_t> tokens, int64_t sequence_length, int64_t first_logit) const;
   void embed(std::span<const int32_t> tokens, float *hidden);
   void run_layers(int first, int last, float *hidden, int64_t n_tokens, int64_t sequence_length);
+  // One layer from `start` inside it, on hidden = the state entering the layer: what comes before
+  // start is taken from `kept` (an earlier run of this layer over the same tokens and weights but
+  // the one start's product uses); the result equals a whole run's bit for bit. keep (if set)
+  // receives what this run computed.
+  void run_layer(int layer, float *hidden, int64_t n_tokens, int64_t sequence_length,
+                 LayerStage start = LayerStage::input, const GpuLayerIntermediates *kept = nullptr,
+                 GpuLayerIntermediates *keep = nullptr);
+  // GPU memory a layer's intermediates over n_tokens take.
+  int64_t intermediate_bytes(int64_t n_tokens) const;
   // Final norm and output product of rows [first_logit, L) of each sequence; the logits stay on
   // the GPU in a buffer of the model's, valid until the next pass.
   const float *output_logits(const float *hidden, int64_t n_tokens, int64_t first_logit, int64_t sequence_length);
@@ -115,7 +134,8 @@ class GpuTransformer : public LogitsPass {
   void linear(const float *x, int64_t rows, int64_t n_in, const float *weight, int64_t n_out, const float *bias,
               float *y);
   void attention(int64_t n_tokens, int64_t sequence_length);
-  void dense_ffn(const Layer &layer, const float *x, int64_t rows, float *out);
+  void dense_ffn(const Layer &layer, const float *x, int64_t rows, float *out, LayerStage start,
+                 const GpuLayerIntermediates *kept, GpuLayerIntermediates *keep);
   void moe_ffn(const Layer &layer, const float *x, int64_t rows, float *out);
   // Adds x (rows x cols, the input of w's product) to the recorded inputs, when recording.
   void record(const Entry *w, int expert, const float *x, int64_t rows, int64_t cols);

@@ -201,6 +201,72 @@ TEST_P(GpuTinyModel, MatchesTransformersLogits) {
 INSTANTIATE_TEST_SUITE_P(Architectures, GpuTinyModel, testing::Values("llama", "qwen2", "qwen3", "mixtral", "qwen3_moe"));
 
 // The bound: perplexity on the GPU within 1e-4 relative of the CPU's.
+// A layer run from inside it (the intermediates before its start kept from a whole run with the
+// reference weights) gives the state a whole run gives, bit for bit, when the start's own weight
+// has changed: for every weight of a layer, in models with biases, q/k norms and experts.
+TEST(GpuTransformer, ALayerFromInsideEqualsAWholeRunBitForBit) {
+  const struct {
+    const char *name;
+    void (*set)(SyntheticOptions &);
+  } cases[] = {{"llama", [](SyntheticOptions &) {}},
+               {"qwen2_biases", [](SyntheticOptions &o) { o.qkv_bias = true; }},
+               {"qwen3_qk_norms", [](SyntheticOptions &o) { o.qk_norm = true; }},
+               {"moe", [](SyntheticOptions &o) { o.moe = true; }}};
+  const std::pair<const char *, LayerStage> weights[] = {
+      {"attn_q.weight", LayerStage::attn_q},      {"attn_k.weight", LayerStage::attn_k},
+      {"attn_v.weight", LayerStage::attn_v},      {"attn_output.weight", LayerStage::attn_output},
+      {"ffn_gate.weight", LayerStage::ffn_gate},  {"ffn_up.weight", LayerStage::ffn_up},
+      {"ffn_down.weight", LayerStage::ffn_down},  {"ffn_gate_exps.weight", LayerStage::ffn_input},
+      {"ffn_down_exps.weight", LayerStage::ffn_input}};
+  for (const auto &c : cases) {
+    SyntheticOptions o;
+    c.set(o);
+    const auto config = test::synthetic_config(o);
+    const auto reference = test::synthetic_weights(config, o, 5);
+    auto gpu = GpuTransformer::from_weights(config, reference);
+    const int64_t L = 12, n = 3 * L, width = config.n_embd;
+    const auto tokens = some_tokens(static_cast<int>(n), static_cast<int>(config.n_vocab));
+    const int layer = 1;
+    gpu::DeviceBuffer<float> input(static_cast<size_t>(n * width)), state(static_cast<size_t>(n * width));
+    gpu->embed(tokens, input.data());
+    gpu->run_layers(0, layer, input.data(), n, L);
+    GpuLayerIntermediates kept;
+    state.assign(input.data(), static_cast<size_t>(n * width), gpu->stream());
+    gpu->run_layer(layer, state.data(), n, L, LayerStage::input, nullptr, &kept);
+    int compared = 0;
+    for (const auto &[suffix, stage] : weights) {
+      const std::string name = layer_tensor_name(layer, suffix);
+      auto it = reference.find(name);
+      if (it == reference.end()) continue;
+      std::vector<float> changed = it->second.values;
+      for (size_t i = 0; i < changed.size(); ++i) changed[i] *= 1.0f + 0.05f * static_cast<float>(int(i % 7) - 3);
+      gpu->set_weight(name, it->second.shape, changed);
+      std::vector<float> whole(static_cast<size_t>(n * width)), staged(whole.size()), before(whole.size());
+      state.assign(input.data(), whole.size(), gpu->stream());
+      gpu->run_layer(layer, state.data(), n, L);
+      state.download(whole.data(), whole.size(), gpu->stream());
+      state.assign(input.data(), whole.size(), gpu->stream());
+      gpu->run_layer(layer, state.data(), n, L, stage, &kept);
+      state.download(staged.data(), staged.size(), gpu->stream());
+      gpu->set_weight(name, it->second.shape, it->second.values);
+      state.assign(input.data(), whole.size(), gpu->stream());
+      gpu->run_layer(layer, state.data(), n, L);
+      state.download(before.data(), before.size(), gpu->stream());
+      gpu->synchronize();
+      EXPECT_EQ(staged, whole) << c.name << " " << name;
+      EXPECT_NE(whole, before) << c.name << " " << name << ": the changed weight changed nothing";
+      ++compared;
+    }
+    EXPECT_EQ(compared, o.moe ? 6 : 7) << c.name;
+  }
+  // Without the layer's intermediates a start inside it is refused.
+  SyntheticOptions o;
+  const auto config = test::synthetic_config(o);
+  auto gpu = GpuTransformer::from_weights(config, test::synthetic_weights(config, o, 5));
+  gpu::DeviceBuffer<float> state(static_cast<size_t>(8 * config.n_embd));
+  EXPECT_THROW(gpu->run_layer(0, state.data(), 8, 8, LayerStage::ffn_down), Error);
+}
+
 TEST(GpuPerplexity, ShippedModelAgreesWithTheCpuWithin1e4Relative) {
   PerplexityRequest request;
   request.model = kRoot / "models/kjv-llama";
