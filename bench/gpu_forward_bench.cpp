@@ -23,9 +23,11 @@
 
 #include "bench_support.h"
 #include "gpu/device_buffer.h"
+#include "gpu/gpu_quantize.h"
 #include "gpu/gpu_reference_run.h"
 #include "gpu/gpu_transformer.h"
 #include "random_models.h"
+#include "measure/proxy_metrics.h"
 #include "model/model_source.h"
 
 namespace {
@@ -246,6 +248,41 @@ void BM_LayerMetricUnit(benchmark::State &state) {
   state.counters["s_unit"] = seconds;
 }
 BENCHMARK(BM_LayerMetricUnit)->Arg(0)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// Quantizing one FFN weight of the 8B shape (14336 x 4096, random Student-t-like values) to a type
+// and back, on the GPU (gpu/gpu_quantize.h) and on every CPU thread (the measurement's own
+// quantize_restore_matrix), with the ratio: what a unit of that type costs each side.
+void BM_QuantizeRestoreFfnWeight(benchmark::State &state, const char *type_name) {
+  const qs::QuantType &type = qs::quant_type_by_name(type_name);
+  const int64_t rows = 14336, cols = 4096, n = rows * cols;
+  std::vector<float> values(static_cast<size_t>(n)), restored(values.size());
+  qs::bench::fill_random(values, 0.02f, 17);
+  qs::gpu::DeviceBuffer<float> in, out;
+  in.upload(values.data(), values.size(), nullptr);
+  out.reserve(values.size());
+  qs::gpu::quantize_restore(type, in.data(), out.data(), rows, cols, nullptr, nullptr);  // warm-up
+  qs::gpu::cuda_check(cudaDeviceSynchronize(), "bench");
+  double gpu_seconds = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    qs::gpu::quantize_restore(type, in.data(), out.data(), rows, cols, nullptr, nullptr);
+    qs::gpu::cuda_check(cudaDeviceSynchronize(), "bench");
+    gpu_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    state.SetIterationTime(gpu_seconds);
+  }
+  qs::ThreadPool pool(0);
+  const auto start = std::chrono::steady_clock::now();
+  qs::quantize_restore_matrix(pool, type, values.data(), restored.data(), rows, cols, nullptr);
+  const double cpu_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  state.counters["ms_gpu"] = gpu_seconds * 1e3;
+  state.counters["ms_cpu_all_threads"] = cpu_seconds * 1e3;
+  state.counters["cpu_threads"] = pool.size();
+  state.counters["gpu_speedup"] = cpu_seconds / gpu_seconds;
+}
+BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ3_XXS, "IQ3_XXS")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ3_S, "IQ3_S")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ4_NL, "IQ4_NL")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ4_XS, "IQ4_XS")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
 
 void BM_ShippedModelPerplexityChunk(benchmark::State &state) {
   const auto source = qs::ModelSource::open(qs::bench::model_path());

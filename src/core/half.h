@@ -2,12 +2,13 @@
 // ggml's F16C path and its scalar fallback do, so values we store mean the same to llama.cpp.
 #pragma once
 
-#include <bit>
 #include <cstdint>
+
+#include "core/host_device.h"
 
 namespace qs {
 
-inline float f16_to_f32(uint16_t h) {
+QS_HOST_DEVICE inline float f16_to_f32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exponent = (h >> 10) & 0x1fu;
   uint32_t mantissa = h & 0x3ffu;
@@ -28,11 +29,11 @@ inline float f16_to_f32(uint16_t h) {
     }
     bits = sign | (e << 23) | ((mantissa & 0x3ffu) << 13);
   }
-  return std::bit_cast<float>(bits);
+  return float_from_bits(bits);
 }
 
-inline uint16_t f32_to_f16(float f) {
-  const uint32_t x = std::bit_cast<uint32_t>(f);
+QS_HOST_DEVICE inline uint16_t f32_to_f16(float f) {
+  const uint32_t x = float_bits(f);
   const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
   const uint32_t abs_bits = x & 0x7fffffffu;
   if (abs_bits >= 0x7f800000u) {  // Inf or NaN (NaN stays quiet NaN)
@@ -58,10 +59,10 @@ inline uint16_t f32_to_f16(float f) {
   return sign | static_cast<uint16_t>(value);
 }
 
-inline float bf16_to_f32(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
+QS_HOST_DEVICE inline float bf16_to_f32(uint16_t h) { return float_from_bits(static_cast<uint32_t>(h) << 16); }
 
-inline uint16_t f32_to_bf16(float f) {
-  const uint32_t x = std::bit_cast<uint32_t>(f);
+QS_HOST_DEVICE inline uint16_t f32_to_bf16(float f) {
+  const uint32_t x = float_bits(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 64u);  // quiet NaN
   return static_cast<uint16_t>((x + (0x7fffu + ((x >> 16) & 1u))) >> 16);
 }

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "gpu/gpu_quantize.h"
 #include "gpu/kernels.h"
 
 namespace qs {
@@ -160,14 +161,47 @@ double GpuReferenceRun::layer_error(const std::string &name, int layer) {
   return reference_energy_ > 0 ? energy / reference_energy_ : 0.0;
 }
 
+bool GpuReferenceRun::quantizes(const QuantType &type) const { return gpu::quantizes_on_gpu(type); }
+
+void GpuReferenceRun::quantize(const std::string &name, const QuantType &type,
+                               const std::vector<std::vector<float>> &importance, std::vector<float> &restored) {
+  const auto &shape = model_->weight_shape(name);
+  const int64_t n = model_->weight_elements(name), n_cols = shape.at(0), n_rows = shape.size() >= 2 ? shape[1] : 1;
+  const int64_t matrix = n_rows * n_cols, n_matrices = n / matrix;
+  if (!importance.empty() && static_cast<int64_t>(importance.size()) != n_matrices)
+    fail("tensor ", name, ": ", importance.size(), " importance vectors for ", n_matrices, " matrices");
+  quantized_name_.clear();
+  float *out = swapped_.reserve(static_cast<size_t>(n));
+  for (int64_t m = 0; m < n_matrices; ++m) {
+    const float *weights = nullptr;
+    if (!importance.empty()) {
+      importance_.upload(importance[static_cast<size_t>(m)].data(), static_cast<size_t>(n_cols), model_->stream());
+      weights = importance_.data();
+    }
+    gpu::quantize_restore(type, model_->weight_values(name) + m * matrix, out + m * matrix, n_rows, n_cols, weights,
+                          model_->stream());
+  }
+  restored.resize(static_cast<size_t>(n));
+  swapped_.download(restored.data(), restored.size(), model_->stream());
+  model_->synchronize();
+  quantized_name_ = name;
+}
+
 UnitComparison GpuReferenceRun::compare(const std::string &name, const std::vector<float> &values,
                                         const PassStart &start, bool layer_error, bool kld) {
-  const bool from_embeddings = start.at == PassStart::At::embeddings;
-  if (layer_error && from_embeddings)
-    fail("layer metric of ", name, ": a weight acting at the embeddings is a lookup, measured on the CPU");
   if (static_cast<int64_t>(values.size()) != model_->weight_elements(name))
     fail("tensor ", name, ": ", values.size(), " values for ", model_->weight_elements(name));
   swapped_.upload(values.data(), values.size(), model_->stream());
+  quantized_name_ = name;
+  return compare_quantized(name, start, layer_error, kld);
+}
+
+UnitComparison GpuReferenceRun::compare_quantized(const std::string &name, const PassStart &start, bool layer_error,
+                                                  bool kld) {
+  if (quantized_name_ != name) fail("GPU reference run: no quantized values of ", name, " on the GPU");
+  const bool from_embeddings = start.at == PassStart::At::embeddings;
+  if (layer_error && from_embeddings)
+    fail("layer metric of ", name, ": a weight acting at the embeddings is a lookup, measured on the CPU");
   UnitComparison result;
   // The layer metric and the cache move with the reference weights, before the swap.
   if (layer_error) result.layer_error = this->layer_error(name, start.layer);

@@ -27,6 +27,10 @@ class GpuReferenceRun final : public GpuUnitComparer {
 
   UnitComparison compare(const std::string &name, const std::vector<float> &values, const PassStart &start,
                          bool layer_error, bool kld) override;
+  bool quantizes(const QuantType &type) const override;
+  void quantize(const std::string &name, const QuantType &type, const std::vector<std::vector<float>> &importance,
+                std::vector<float> &restored) override;
+  UnitComparison compare_quantized(const std::string &name, const PassStart &start, bool layer_error, bool kld) override;
   KldResult compare_with_weight(const std::string &name, const std::vector<float> &values, const PassStart &start) {
     return *compare(name, values, start, false, true).kld;
   }
@@ -71,7 +75,8 @@ class GpuReferenceRun final : public GpuUnitComparer {
   bool intermediates_fit_ = true;
   int64_t passes_from_a_product_ = 0;
   double mean_nll_ = 0;
-  gpu::DeviceBuffer<float> work_, swapped_, difference_;
+  gpu::DeviceBuffer<float> work_, swapped_, difference_, importance_;
+  std::string quantized_name_;  // whose values quantize() left in swapped_
   std::unique_ptr<GpuInputCapture> capture_;
   double reference_energy_ = 0;  // ||X W^T||^2 of the captured weight
   gpu::DeviceBuffer<double> kld_, nll_;

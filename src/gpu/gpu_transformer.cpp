@@ -14,7 +14,7 @@
 #include "gpu/cublas_loader.h"
 #include "gpu/gpu_input_squares.h"
 #include "gpu/kernels.h"
-#include "infer/moe.h"
+#include "gpu/moe_routing.h"
 #include "core/parallel.h"
 #include "model/model_source.h"
 
@@ -43,6 +43,10 @@ GpuTransformer::GpuTransformer(TransformerConfig config, int device_index, int n
     : config_(std::move(config)), device_(device_index), n_threads_(n_threads > 0 ? n_threads : default_thread_count()) {
   config_.validate();
   gpu::cuda_check(cudaSetDevice(device_), "selecting the GPU");
+  // A thread waiting for the GPU sleeps instead of spinning: during a measurement every core is
+  // quantizing the next unit while the main thread waits for this one, and a spinning wait took
+  // one of them.
+  gpu::cuda_check(cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync), "setting the GPU's wait mode");
   gpu::cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating a stream");
   blas_check(gpu::cublas().create(&blas_), "creating the handle");
   blas_check(gpu::cublas().set_stream(blas_, stream_), "setting the stream");
@@ -266,29 +270,19 @@ void GpuTransformer::moe_ffn(const Layer &l, const float *x, int64_t rows, float
   float *router_logits = scratch_.router_logits.reserve(static_cast<size_t>(rows * n_expert));
   record(l.router, -1, x, rows, n_embd);
   linear(x, rows, n_embd, l.router->second.values.data(), n_expert, nullptr, router_logits);
-  host_router_logits_.resize(static_cast<size_t>(rows * n_expert));
-  scratch_.router_logits.download(host_router_logits_.data(), host_router_logits_.size(), stream_);
+  const size_t routed = static_cast<size_t>(rows * k);
+  int32_t *experts = scratch_.routed_experts.reserve(routed);
+  float *token_weights = scratch_.token_route_weights.reserve(routed);
+  gpu::route_top_k(router_logits, rows, n_expert, k, c.norm_topk_prob, experts, token_weights, stream_);
+  // Every expert's tokens (in token order) and weights, back to back, as the CPU pass lists them;
+  // only the list's offsets come to the host, to size each expert's products.
+  int64_t *begin_on_gpu = scratch_.expert_begin.reserve(static_cast<size_t>(n_expert + 1));
+  gpu::list_expert_rows(experts, token_weights, rows, k, n_expert, begin_on_gpu, scratch_.rows.reserve(routed),
+                        scratch_.route_weights.reserve(routed), stream_);
+  std::vector<int64_t> &begin = host_expert_begin_;
+  begin.resize(static_cast<size_t>(n_expert + 1));
+  scratch_.expert_begin.download(begin.data(), begin.size(), stream_);
   synchronize();
-  host_routed_experts_.resize(static_cast<size_t>(rows * k));
-  host_route_weights_.resize(static_cast<size_t>(rows * k));
-  route_top_k(host_router_logits_.data(), rows, n_expert, k, c.norm_topk_prob, host_routed_experts_.data(),
-              host_route_weights_.data());
-  // Every expert's tokens (in token order) and weights, back to back, as the CPU pass lists them.
-  host_expert_rows_.clear();
-  host_expert_weights_.clear();
-  std::vector<int64_t> begin(static_cast<size_t>(n_expert + 1), 0);
-  for (int64_t e = 0; e < n_expert; ++e) {
-    begin[static_cast<size_t>(e)] = static_cast<int64_t>(host_expert_rows_.size());
-    for (int64_t t = 0; t < rows; ++t)
-      for (int64_t j = 0; j < k; ++j)
-        if (host_routed_experts_[static_cast<size_t>(t * k + j)] == e) {
-          host_expert_rows_.push_back(t);
-          host_expert_weights_.push_back(host_route_weights_[static_cast<size_t>(t * k + j)]);
-        }
-  }
-  begin[static_cast<size_t>(n_expert)] = static_cast<int64_t>(host_expert_rows_.size());
-  scratch_.rows.upload(host_expert_rows_.data(), host_expert_rows_.size(), stream_);
-  scratch_.route_weights.upload(host_expert_weights_.data(), host_expert_weights_.size(), stream_);
 
   gpu::cuda_check(cudaMemsetAsync(out, 0, static_cast<size_t>(rows * n_embd) * sizeof(float), stream_), "clearing");
   const int64_t most = rows;  // an expert gets each token at most once

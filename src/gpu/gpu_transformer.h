@@ -2,8 +2,8 @@
 // mixtral, qwen3_moe; every rope variant, since the cos/sin table is the CPU's own), with its
 // weights in GPU memory as f32. Matrix products, attention's two products included, are cuBLAS
 // fp32 GEMMs (no TF32); norms, rope, softmax, SiLU and the MoE gather/scatter are kernels of
-// ours (gpu/kernels.cu). MoE routing runs on the CPU with the CPU pass's own route_top_k, so both
-// passes send a token to the same experts. Built only when CMake finds CUDA.
+// ours (gpu/kernels.cu), MoE routing too (gpu/moe_routing.cu: the experts chosen as the CPU pass
+// chooses them, so both passes send a token to the same experts). Built only when CMake finds CUDA.
 #pragma once
 
 #include <array>
@@ -120,8 +120,9 @@ class GpuTransformer : public LogitsPass {
   struct Scratch {
     gpu::DeviceBuffer<int32_t> tokens;
     gpu::DeviceBuffer<float> hidden, normed, q, k, v, attn, proj, scores, logits, ffn_gate, ffn_up, gathered, expert_out;
-    gpu::DeviceBuffer<float> router_logits, route_weights, rope_cos, rope_sin;
-    gpu::DeviceBuffer<int64_t> rows, logit_rows;
+    gpu::DeviceBuffer<float> router_logits, token_route_weights, route_weights, rope_cos, rope_sin;
+    gpu::DeviceBuffer<int32_t> routed_experts;
+    gpu::DeviceBuffer<int64_t> rows, expert_begin, logit_rows;
     std::array<int64_t, 3> logit_rows_key{-1, -1, -1};  // (tokens, first logit, sequence length) of logit_rows
     gpu::DeviceBuffer<float *> attention_pointers;
     int64_t rope_positions = 0;
@@ -151,12 +152,10 @@ class GpuTransformer : public LogitsPass {
   bool loaded_ = false;
   GpuProductInputs *recorded_inputs_ = nullptr;
   Scratch scratch_;
-  // Host copies the attention pointer table and MoE routing are built in.
+  // The host copy the attention pointer table is built in; the MoE lists' offsets.
   std::vector<float *> host_pointers_;
   std::vector<const void *> pointer_table_key_;  // the buffers and shape the uploaded table is for
-  std::vector<float> host_router_logits_, host_route_weights_, host_expert_weights_;
-  std::vector<int32_t> host_routed_experts_;
-  std::vector<int64_t> host_expert_rows_;
+  std::vector<int64_t> host_expert_begin_;
 };
 
 }  // namespace qs

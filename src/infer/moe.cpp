@@ -23,9 +23,10 @@ void route_top_k(const float *router_logits, int64_t n_tokens, int64_t n_expert,
     for (int64_t e = 0; e < n_expert; ++e) sum += (probs[static_cast<size_t>(e)] = std::exp(logits[e] - max_logit));
     for (float &p : probs) p /= sum;
     std::iota(order.begin(), order.end(), 0);
+    // Ranked by logit: softmax keeps the order, and two experts whose probabilities round to the
+    // same float are still told apart the same way on every device (gpu/moe_routing.h).
     std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
-      return probs[static_cast<size_t>(a)] > probs[static_cast<size_t>(b)] ||
-             (probs[static_cast<size_t>(a)] == probs[static_cast<size_t>(b)] && a < b);
+      return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
     });
     float chosen_sum = 0.0f;
     for (int64_t j = 0; j < k; ++j) chosen_sum += probs[static_cast<size_t>(order[static_cast<size_t>(j)])];

@@ -13,9 +13,10 @@
 
 namespace qs {
 
-// For each token: softmax over the n_expert router logits, the k largest probabilities (ties: the
-// lower expert index first) in descending order into experts[t*k ..] and weights[t*k ..],
-// renormalised to sum to 1 when `renormalize` (mixtral always; qwen3_moe per norm_topk_prob).
+// For each token: softmax over the n_expert router logits, the k largest probabilities (ranked by
+// logit; ties: the lower expert index first) in descending order into experts[t*k ..] and
+// weights[t*k ..], renormalised to sum to 1 when `renormalize` (mixtral always; qwen3_moe per
+// norm_topk_prob).
 void route_top_k(const float *router_logits, int64_t n_tokens, int64_t n_expert, int64_t k, bool renormalize,
                  int32_t *experts, float *weights);
 

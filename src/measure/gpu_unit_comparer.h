@@ -11,6 +11,7 @@
 
 #include "measure/calibration.h"
 #include "measure/reference_run.h"
+#include "quant/types.h"
 
 namespace qs {
 
@@ -31,6 +32,18 @@ class GpuUnitComparer {
   // back before returning).
   virtual UnitComparison compare(const std::string &name, const std::vector<float> &values, const PassStart &start,
                                  bool layer_error, bool kld) = 0;
+
+  // Whether quantize() runs `type` on the GPU (with the CPU quantizer's bits); other types are
+  // quantized on the CPU and handed to compare().
+  virtual bool quantizes(const QuantType &type) const = 0;
+  // Weight `name` (the GPU's copy) quantized to `type` and back, matrix m with importance[m] (or
+  // none when importance is empty), into GPU memory for compare_quantized; the values also come
+  // back into `restored` (for the proxy metrics).
+  virtual void quantize(const std::string &name, const QuantType &type,
+                        const std::vector<std::vector<float>> &importance, std::vector<float> &restored) = 0;
+  // compare() on the values the last quantize() of `name` left on the GPU.
+  virtual UnitComparison compare_quantized(const std::string &name, const PassStart &start, bool layer_error,
+                                           bool kld) = 0;
 };
 
 // Loads the model onto the GPU tensor by tensor (host memory holds one tensor) and runs the

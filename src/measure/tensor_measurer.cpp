@@ -141,6 +141,13 @@ void TensorMeasurer::give_back(std::vector<float> buffer) {
   if (spare_buffers_.size() < 2) spare_buffers_.push_back(std::move(buffer));
 }
 
+void TensorMeasurer::check_quantizable(const std::string &tensor, int64_t n_cols, const QuantType &type) const {
+  if (n_cols % type.block_size != 0)
+    fail(tensor, ": rows of ", n_cols, " values do not fit ", type.name, " blocks of ", type.block_size);
+  if (type.needs_imatrix && !(imatrix_ && imatrix_->find(tensor)))
+    fail(tensor, ": ", type.name, " needs an importance matrix with an entry for this tensor");
+}
+
 std::vector<float> TensorMeasurer::quantize_restore(const std::string &tensor, const Original &original,
                                                     const QuantType &type, std::vector<float> restored) {
   const std::vector<int64_t> &shape = original.shape;
@@ -148,10 +155,7 @@ std::vector<float> TensorMeasurer::quantize_restore(const std::string &tensor, c
   const int64_t n_cols = shape.at(0), n_rows = shape.size() >= 2 ? shape[1] : 1;
   const int64_t n_matrices = static_cast<int64_t>(values.size()) / (n_cols * n_rows);
   const bool has_importance = imatrix_ && imatrix_->find(tensor);
-  if (n_cols % type.block_size != 0)
-    fail(tensor, ": rows of ", n_cols, " values do not fit ", type.name, " blocks of ", type.block_size);
-  if (type.needs_imatrix && !has_importance)
-    fail(tensor, ": ", type.name, " needs an importance matrix with an entry for this tensor");
+  check_quantizable(tensor, n_cols, type);
   restored.resize(values.size());  // every value is written below: a reused buffer needs no clearing
   const int64_t matrix_values = n_rows * n_cols;
   for (int64_t m = 0; m < n_matrices; ++m) {
@@ -186,8 +190,8 @@ void TensorMeasurer::measure_kld(const TensorState &s, std::vector<float> quanti
   row.set(Metric::delta_ppl, result.delta_ppl);
 }
 
-void TensorMeasurer::measure_on_gpu(const TensorState &s, std::vector<float> &quantized, MetricLevel level,
-                                    MeasurementRow &row) {
+void TensorMeasurer::measure_on_gpu(const TensorState &s, std::vector<float> &quantized, bool quantized_on_gpu,
+                                    MetricLevel level, MeasurementRow &row) {
   // The embedding's layer metric is a lookup: the CPU's, from token counts.
   if (s.first_layer < 0) row.set(Metric::layer_error, layer_error(s, quantized));
   const bool gpu_layer_error = s.first_layer >= 0, kld = level == MetricLevel::kld;
@@ -195,6 +199,7 @@ void TensorMeasurer::measure_on_gpu(const TensorState &s, std::vector<float> &qu
   // While the GPU runs this unit, the CPU threads (idle until it is done) quantize the next one.
   // A failure there is dropped: the next unit quantizes again and fails in its own turn.
   std::optional<std::thread> ahead;
+  if (next_unit_ && gpu_->quantizes(*next_unit_->second)) next_unit_.reset();  // the GPU quantizes it in its turn
   if (next_unit_) {
     // (Copied out by name: clang 14 cannot capture structured bindings.)
     std::string tensor = next_unit_->first;
@@ -218,7 +223,9 @@ void TensorMeasurer::measure_on_gpu(const TensorState &s, std::vector<float> &qu
       if (thread) thread->join();
     }
   } join{ahead};
-  const UnitComparison result = gpu_->compare(s.name, quantized, pass_start(s), gpu_layer_error, kld);
+  const UnitComparison result = quantized_on_gpu
+                                     ? gpu_->compare_quantized(s.name, pass_start(s), gpu_layer_error, kld)
+                                     : gpu_->compare(s.name, quantized, pass_start(s), gpu_layer_error, kld);
   if (result.layer_error) row.set(Metric::layer_error, *result.layer_error);
   if (result.kld) {
     row.set(Metric::kld, result.kld->kld);
@@ -235,10 +242,18 @@ MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantTyp
     fail("this measurer was set up for the ", metric_level_name(level_), " level, not ", metric_level_name(level));
   auto start = std::chrono::steady_clock::now();
   std::vector<float> quantized;
+  // Types the GPU quantizes (with the CPU quantizer's bits) stay there for the unit's GPU work.
+  const bool quantize_on_gpu = gpu_ && level != MetricLevel::proxy && gpu_->quantizes(type);
   if (quantized_ahead_ && quantized_ahead_->tensor == tensor && quantized_ahead_->type == &type) {
     state_for(tensor, quantized_ahead_->original);
     quantized = std::move(quantized_ahead_->values);
     ++timing_.quantized_ahead_units;
+  } else if (quantize_on_gpu) {
+    const TensorState &s = state_for(tensor);  // refuses a tensor llama.cpp keeps unquantized
+    check_quantizable(tensor, s.n_cols, type);
+    quantized = take_buffer();
+    gpu_->quantize(tensor, type, s.importance, quantized);
+    ++timing_.quantized_on_gpu_units;
   } else {
     quantized = quantized_values(tensor, type);
   }
@@ -264,7 +279,7 @@ MeasurementRow TensorMeasurer::measure(const std::string &tensor, const QuantTyp
   if (!s.importance.empty()) row.set(Metric::weighted_relative_mse, p.weighted_relative_mse);
   if (gpu_ && level != MetricLevel::proxy) {
     start = std::chrono::steady_clock::now();
-    measure_on_gpu(s, quantized, level, row);
+    measure_on_gpu(s, quantized, quantize_on_gpu, level, row);
     give_back(std::move(quantized));
     (level == MetricLevel::kld ? timing_.kld_seconds : timing_.layer_seconds) += seconds_since(start);
     if (level == MetricLevel::kld) ++timing_.kld_units;

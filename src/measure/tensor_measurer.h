@@ -58,6 +58,7 @@ class TensorMeasurer {
     double quantize_seconds = 0, layer_seconds = 0, kld_seconds = 0, reference_seconds = 0;
     int64_t kld_units = 0;
     int64_t quantized_ahead_units = 0;  // units whose weight was quantized during the previous unit's GPU pass
+    int64_t quantized_on_gpu_units = 0; // units whose type the GPU quantized (gpu/gpu_quantize.h)
   };
   const Timing &timing() const { return timing_; }
 
@@ -105,8 +106,13 @@ class TensorMeasurer {
   void capture_layer_inputs(int layer);
   double layer_error(const TensorState &state, const std::vector<float> &quantized);
   void measure_kld(const TensorState &state, std::vector<float> quantized, MeasurementRow &row);
-  // The GPU's layer metric and KLD of one unit, the next unit quantized meanwhile.
-  void measure_on_gpu(const TensorState &state, std::vector<float> &quantized, MetricLevel level, MeasurementRow &row);
+  // The GPU's layer metric and KLD of one unit, the next unit quantized meanwhile (unless the GPU
+  // quantizes its type). quantized_on_gpu: the values are on the GPU already.
+  void measure_on_gpu(const TensorState &state, std::vector<float> &quantized, bool quantized_on_gpu, MetricLevel level,
+                      MeasurementRow &row);
+  // Throws for a type the tensor cannot take (rows not whole blocks, or no imatrix entry for a type
+  // that needs one).
+  void check_quantizable(const std::string &tensor, int64_t n_cols, const QuantType &type) const;
 
   Transformer *model_ = nullptr;        // on the CPU
   const ModelSource *source_ = nullptr; // from the files

@@ -34,7 +34,7 @@ TEST(GpuMeasure, EveryUnitsKldAndLayerErrorAgreeWithTheCpu) {
   for (const char *tensor : {"token_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.3.attn_v.weight",
                              "blk.3.attn_output.weight", "blk.4.ffn_gate.weight", "blk.4.ffn_up.weight",
                              "blk.7.ffn_down.weight", "blk.7.attn_v.weight", "output.weight"}) {
-    for (const char *type : {"Q8_0", "Q4_K", "Q2_K"}) {
+    for (const char *type : {"Q8_0", "Q4_K", "Q2_K", "IQ4_XS"}) {  // IQ4_XS: quantized on the GPU
       const QuantType &t = quant_type_by_name(type);
       const MeasurementRow a = cpu.measure(tensor, t), b = gpu.measure(tensor, t);
       const double kld_cpu = *a.get(Metric::kld), kld_gpu = *b.get(Metric::kld);
@@ -60,6 +60,7 @@ TEST(GpuMeasure, EveryUnitsKldAndLayerErrorAgreeWithTheCpu) {
   RecordProperty("worst_relative_kld_difference", std::to_string(worst));
   RecordProperty("worst_relative_layer_error_difference", std::to_string(worst_layer));
   EXPECT_GE(compared, 15);
+  EXPECT_EQ(gpu.timing().quantized_on_gpu_units, 10);  // IQ4_XS's units: the same proxies, so the same bits
 }
 
 // Quantizing the next unit on the CPU while the GPU runs the current one changes nothing: the
@@ -70,7 +71,7 @@ TEST(GpuMeasure, QuantizingTheNextUnitAheadGivesTheSameRows) {
   TensorMeasurer in_turn(*shipped.source, 2, nullptr, MetricLevel::kld, shipped.chunks.get(), nullptr, ComputeDevice::cuda);
   std::vector<std::pair<std::string, const QuantType *>> units;
   for (const char *tensor : {"blk.1.attn_q.weight", "blk.1.ffn_down.weight", "blk.5.attn_v.weight"})
-    for (const char *type : {"Q6_K", "Q3_K", "IQ4_NL"}) units.emplace_back(tensor, &quant_type_by_name(type));
+    for (const char *type : {"Q6_K", "Q3_K", "Q5_K"}) units.emplace_back(tensor, &quant_type_by_name(type));
   for (size_t i = 0; i < units.size(); ++i) {
     if (i + 1 < units.size()) ahead.set_next_unit(units[i + 1].first, *units[i + 1].second);
     const MeasurementRow a = ahead.measure(units[i].first, *units[i].second);

@@ -37,6 +37,19 @@ TEST(MoeRouting, TiesPickTheLowerExpert) {
   EXPECT_FLOAT_EQ(weights[0], 1.0f);
 }
 
+// exp(-1e-8) rounds to 1 in float: both probabilities are the same float, but the logits say
+// which is larger, and the larger wins (the GPU's routing ranks the same way).
+TEST(MoeRouting, ExpertsWhoseProbabilitiesRoundTheSameAreRankedByLogit) {
+  const float logits[3] = {-1e-8f, 0.0f, -5.0f};
+  ASSERT_EQ(std::exp(logits[0]), std::exp(logits[1]));
+  int32_t experts[2];
+  float weights[2];
+  route_top_k(logits, 1, 3, 2, false, experts, weights);
+  EXPECT_EQ(experts[0], 1);
+  EXPECT_EQ(experts[1], 0);
+  EXPECT_EQ(weights[0], weights[1]);
+}
+
 struct CaptureCounts : ActivationSink {
   std::vector<std::string> names;
   std::vector<int> experts;
