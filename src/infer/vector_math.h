@@ -42,7 +42,9 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float e_r = p * r2 + r + 1.0f;
-  const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  // For NaN, cvttps2dq's answer (INT32_MIN), which the vector paths get: the cast is undefined there.
+  const int32_t n_int = n == n ? static_cast<int32_t>(n) : INT32_MIN;
+  const float two_n = std::bit_cast<float>(static_cast<uint32_t>(n_int + 127) << 23);
   return underflow ? 0.0f : e_r * two_n;
 }
 
