@@ -96,9 +96,7 @@ bool GpuReferenceRun::keep_layer(int layer) {
   for (const Batch &batch : batches_) needed += model_->intermediate_bytes(static_cast<int64_t>(batch.tokens.size()));
   size_t free_bytes = 0, total_bytes = 0;
   gpu::cuda_check(cudaMemGetInfo(&free_bytes, &total_bytes), "reading the GPU's free memory");
-  // Kept only beside room for a pass's activations and a unit's buffers (as GpuTransformer::load).
-  const int64_t headroom = int64_t{4} << 30;
-  if (kept_layer_ < 0 && needed + headroom > static_cast<int64_t>(free_bytes)) {
+  if (kept_layer_ < 0 && needed + GpuTransformer::kActivationHeadroomBytes > static_cast<int64_t>(free_bytes)) {
     intermediates_fit_ = false;
     return false;
   }
@@ -112,11 +110,10 @@ bool GpuReferenceRun::keep_layer(int layer) {
   return true;
 }
 
-KldResult GpuReferenceRun::compare_from(const PassStart &start) {
+KldResult GpuReferenceRun::compare_from(const PassStart &start, bool from_product) {
   const auto &c = model_->config();
   const bool from_embeddings = start.at == PassStart::At::embeddings;
-  const bool staged = !from_embeddings && start.stage != LayerStage::input && start.layer == kept_layer_;
-  passes_from_a_product_ += staged ? 1 : 0;
+  passes_from_a_product_ += from_product ? 1 : 0;
   double sum_kld = 0, sum_nll = 0;
   for (const Batch &batch : batches_) {
     const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
@@ -124,7 +121,7 @@ KldResult GpuReferenceRun::compare_from(const PassStart &start) {
                                    : working_copy(batch.hidden.data(), n_tokens);
     if (from_embeddings) model_->embed(batch.tokens, state);
     int layer = from_embeddings ? 0 : start.layer;
-    if (staged) model_->run_layer(layer++, state, n_tokens, chunks_.n_ctx(), start.stage, &batch.kept);
+    if (from_product) model_->run_layer(layer++, state, n_tokens, chunks_.n_ctx(), start.stage, &batch.kept);
     model_->run_layers(layer, static_cast<int>(c.n_layer), state, n_tokens, chunks_.n_ctx());
     add_rows(batch, model_->output_logits(state, n_tokens, chunks_.first_scored(), chunks_.n_ctx()), sum_kld, sum_nll);
   }
@@ -207,7 +204,8 @@ UnitComparison GpuReferenceRun::compare_quantized(const std::string &name, const
   if (layer_error) result.layer_error = this->layer_error(name, start.layer);
   if (!kld) return result;
   // The layer's intermediates are the reference weights' too: kept before the swap.
-  if (!from_embeddings && !(start.stage != LayerStage::input && keep_layer(start.layer))) move_to(start.layer);
+  const bool from_product = !from_embeddings && start.stage != LayerStage::input && keep_layer(start.layer);
+  if (!from_embeddings && !from_product) move_to(start.layer);
   model_->swap_weight(name, swapped_);
   // Put back however the pass ends.
   struct SwapBack {
@@ -216,7 +214,7 @@ UnitComparison GpuReferenceRun::compare_quantized(const std::string &name, const
     gpu::DeviceBuffer<float> &buffer;
     ~SwapBack() { model.swap_weight(name, buffer); }
   } swap_back{*model_, name, swapped_};
-  result.kld = compare_from(start);
+  result.kld = compare_from(start, from_product);
   return result;
 }
 

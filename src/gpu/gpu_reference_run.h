@@ -52,8 +52,9 @@ class GpuReferenceRun final : public GpuUnitComparer {
   void move_to(int layer);
   // A copy of n_tokens hidden states (GPU memory) in work_, for a pass to run on.
   float *working_copy(const float *hidden, int64_t n_tokens);
-  // Sums KLD and NLL over the scored rows of every batch, the model as it is, from `start`.
-  KldResult compare_from(const PassStart &start);
+  // Sums KLD and NLL over the scored rows of every batch, the model as it is, from `start`: from
+  // its stage inside the layer with from_product (keep_layer holds that layer), else from the layer.
+  KldResult compare_from(const PassStart &start, bool from_product);
   // Keeps `layer`'s intermediates over every batch (reference weights), when they fit in GPU
   // memory beside a pass; false when they do not (passes then start at the layer).
   bool keep_layer(int layer);

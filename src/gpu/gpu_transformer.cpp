@@ -136,7 +136,7 @@ std::unique_ptr<GpuTransformer> GpuTransformer::load(const ModelSource &source, 
   size_t free_bytes = 0, total_bytes = 0;
   gpu::cuda_check(cudaMemGetInfo(&free_bytes, &total_bytes), "reading the GPU's free memory");
   // The weights as f32, plus room for a pass's activations and attention scores.
-  const int64_t headroom = int64_t{4} << 30;
+  const int64_t headroom = kActivationHeadroomBytes;
   if (needed + headroom > static_cast<int64_t>(free_bytes)) {
     fail(source.path().string(), " needs ", (needed + headroom) >> 20, " MiB of GPU memory (", needed >> 20,
          " MiB of f32 weights + ", headroom >> 20, " MiB for activations); ", model->device_name(), " has ",

@@ -73,6 +73,9 @@ class GpuTransformer : public LogitsPass {
 
   // Bytes of GPU memory the weights take.
   int64_t weight_bytes() const;
+  // Free GPU memory left beside the weights (load) or beside kept intermediates (the reference
+  // run) for a pass's activations and attention scores.
+  static constexpr int64_t kActivationHeadroomBytes = int64_t{4} << 30;
 
   // The pieces of a pass, on GPU memory, for callers that keep states between passes (the GPU
   // reference run of a measurement). hidden: n_tokens x n_embd on the GPU; sequences of L tokens.
