@@ -15,8 +15,14 @@ echo "== web UI (npm; the build embeds web/dist)"
 npm --prefix web ci --no-audit --no-fund
 npm --prefix web run build
 
+# Both builds are unity builds (batches of 16 files): on CI's two cores, compiling the headers every
+# file shares (nlohmann/json, CLI11, httplib, GoogleTest) once per batch instead of once per file
+# took the Release build from about 13 to 5.5 minutes. Each file still compiles alone (the GPU
+# machine's build, scripts/device/build.sh, and any developer's default build do so).
+unity="-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16"
+
 echo "== build (Release)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release $unity >/dev/null
 cmake --build build -j "$jobs"
 
 echo "== build (clang: AddressSanitizer + UndefinedBehaviorSanitizer, and the libFuzzer targets)"
@@ -25,7 +31,7 @@ echo "== build (clang: AddressSanitizer + UndefinedBehaviorSanitizer, and the li
 # sanitizer reports keep file:line.
 CC=clang CXX=clang++ cmake -S . -B build-sanitizers -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DQUANTSCOPE_SANITIZE=ON -DQUANTSCOPE_FUZZ=ON \
-  -DQUANTSCOPE_BENCH=OFF -DQUANTSCOPE_CUDA=OFF >/dev/null
+  -DQUANTSCOPE_BENCH=OFF -DQUANTSCOPE_CUDA=OFF $unity >/dev/null
 cmake --build build-sanitizers -j "$jobs"
 
 echo "== fuzz (libFuzzer, ${fuzz_seconds}s per parser)"

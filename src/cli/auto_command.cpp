@@ -14,7 +14,7 @@
 #include "jobs/job_kinds.h"
 #include "pipeline/auto_job.h"
 
-namespace qs::cli {
+namespace qs::cli::auto_command {
 namespace {
 
 struct Options {
@@ -109,4 +109,4 @@ const CommandRegistration registration{60, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::auto_command

@@ -14,7 +14,7 @@
 #include "verify/compare_report.h"
 #include "verify/strategy_pareto.h"
 
-namespace qs::cli {
+namespace qs::cli::compare_command {
 namespace {
 
 struct Options {
@@ -84,4 +84,4 @@ const CommandRegistration registration{55, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::compare_command

@@ -15,7 +15,7 @@
 #include "jobs/job_kinds.h"
 #include "pipeline/download_job.h"
 
-namespace qs::cli {
+namespace qs::cli::download_command {
 namespace {
 
 struct Options {
@@ -126,4 +126,4 @@ const CommandRegistration registration{15, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::download_command

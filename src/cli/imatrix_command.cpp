@@ -9,7 +9,7 @@
 #include "core/progress.h"
 #include "infer/imatrix_collect.h"
 
-namespace qs::cli {
+namespace qs::cli::imatrix_command {
 namespace {
 
 struct Options {
@@ -65,4 +65,4 @@ const CommandRegistration registration{55, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::imatrix_command

@@ -11,7 +11,7 @@
 #include "model/model_summary_json.h"
 #include "model/quantizable_tensors.h"
 
-namespace qs::cli {
+namespace qs::cli::inspect_command {
 namespace {
 
 long long ll(int64_t v) { return static_cast<long long>(v); }
@@ -82,4 +82,4 @@ const CommandRegistration registration{20, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::inspect_command

@@ -20,7 +20,7 @@
 #include "jobs/job_store.h"
 #include "jobs/measurements_csv.h"
 
-namespace qs::cli {
+namespace qs::cli::jobs_command {
 namespace {
 
 std::string local_time(double unix_seconds) {
@@ -272,4 +272,4 @@ const CommandRegistration registration{90, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::jobs_command

@@ -12,7 +12,7 @@
 #include "jobs/job_kinds.h"
 #include "measure/measure_job.h"
 
-namespace qs::cli {
+namespace qs::cli::measure_command {
 namespace {
 
 struct Options {
@@ -106,4 +106,4 @@ const CommandRegistration registration{45, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::measure_command

@@ -10,7 +10,7 @@
 #include "core/progress.h"
 #include "infer/perplexity_run.h"
 
-namespace qs::cli {
+namespace qs::cli::perplexity_command {
 namespace {
 
 nlohmann::json estimate_json(const Estimate &e) { return {{"value", e.value}, {"error", e.error}}; }
@@ -134,4 +134,4 @@ const CommandRegistration registration{40, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::perplexity_command

@@ -15,7 +15,7 @@
 #include "jobs/job_store.h"
 #include "measure/kld_predictor_check.h"
 
-namespace qs::cli {
+namespace qs::cli::predict_command {
 namespace {
 
 struct Options {
@@ -145,4 +145,4 @@ const CommandRegistration registration{47, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::predict_command

@@ -13,7 +13,7 @@
 #include "model/model_source.h"
 #include "model/quantizable_tensors.h"
 
-namespace qs::cli {
+namespace qs::cli::quant_stats_command {
 namespace {
 
 struct Options {
@@ -138,4 +138,4 @@ const CommandRegistration registration{40, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::quant_stats_command

@@ -13,7 +13,7 @@
 #include "jobs/job_kinds.h"
 #include "pipeline/quantize_job.h"
 
-namespace qs::cli {
+namespace qs::cli::quantize_command {
 namespace {
 
 struct Options {
@@ -102,4 +102,4 @@ const CommandRegistration registration{30, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::quantize_command

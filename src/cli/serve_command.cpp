@@ -7,7 +7,7 @@
 #include "cli/db_option.h"
 #include "server/serve.h"
 
-namespace qs::cli {
+namespace qs::cli::serve_command {
 namespace {
 
 const CommandRegistration registration{95, [](CLI::App &app) {
@@ -33,4 +33,4 @@ const CommandRegistration registration{95, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::serve_command

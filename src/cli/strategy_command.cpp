@@ -22,7 +22,7 @@
 #include "pipeline/strategy_outcome_json.h"
 #include "strategy/strategy_recipe.h"
 
-namespace qs::cli {
+namespace qs::cli::strategy_command {
 namespace {
 
 struct Options {
@@ -301,4 +301,4 @@ const CommandRegistration registration{48, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::strategy_command

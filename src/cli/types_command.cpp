@@ -7,7 +7,7 @@
 #include "quant/type_table_json.h"
 #include "quant/types.h"
 
-namespace qs::cli {
+namespace qs::cli::types_command {
 namespace {
 
 void run_types(bool json) {
@@ -33,4 +33,4 @@ const CommandRegistration registration{10, [](CLI::App &app) {
 }};
 
 }  // namespace
-}  // namespace qs::cli
+}  // namespace qs::cli::types_command

@@ -51,9 +51,9 @@ const ConfigDefaults &defaults_for(const std::string &model_type) {
 }
 
 // Field readers: a JSON null counts as absent (transformers writes null for unset optionals).
-class Fields {
+class ConfigFields {
  public:
-  Fields(const json &object, std::string where) : object_(object), where_(std::move(where)) {}
+  ConfigFields(const json &object, std::string where) : object_(object), where_(std::move(where)) {}
 
   const json *get(const char *key) const {
     const auto it = object_.find(key);
@@ -123,7 +123,7 @@ class Fields {
   std::string where_;
 };
 
-RopeScaling parse_rope_dict(const Fields &rope) {
+RopeScaling parse_rope_dict(const ConfigFields &rope) {
   RopeScaling scaling;
   scaling.type_name = rope.string("rope_type").value_or(rope.string("type").value_or("default"));
   const std::string &name = scaling.type_name;
@@ -183,7 +183,7 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string &so
     fail(source, ": not valid JSON: ", e.what());
   }
   if (!root.is_object()) fail(source, ": must be a JSON object");
-  const Fields fields(root, source);
+  const ConfigFields fields(root, source);
 
   ModelConfig config;
   config.source = source;
@@ -257,7 +257,7 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string &so
   }
   std::optional<double> rope_theta;
   if (rope_dict != nullptr) {
-    const Fields rope(*rope_dict, rope_where);
+    const ConfigFields rope(*rope_dict, rope_where);
     config.rope_scaling = parse_rope_dict(rope);
     rope_theta = rope.number("rope_theta");
   }

@@ -12,7 +12,7 @@ namespace qs {
 namespace {
 
 constexpr char kMagic[8] = {'Q', 'S', 'L', 'O', 'G', 'P', 'R', 'B'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kLogprobFileVersion = 1;
 constexpr uint64_t kHeaderBytes = 8 + 6 * 4;
 
 template <class T>
@@ -72,7 +72,7 @@ LogProbWriter::LogProbWriter(std::filesystem::path path, const LogProbFileHeader
   out_.open(tmp_path_, std::ios::binary | std::ios::trunc);
   if (!out_) fail(tmp_path_.string(), ": cannot open for writing");
   out_.write(kMagic, 8);
-  put(out_, kVersion);
+  put(out_, kLogprobFileVersion);
   put(out_, header.n_vocab);
   put(out_, header.n_ctx);
   put(out_, header.n_chunks);
@@ -119,7 +119,7 @@ LogProbFile::LogProbFile(const std::filesystem::path &path) : file_(path) {
     fail(name, ": not a quantscope log-prob file (saved by `quantscope perplexity --save-logits`)");
   }
   const uint32_t version = get<uint32_t>(data + 8);
-  if (version != kVersion) fail(name, ": log-prob file version ", version, ", this build reads ", kVersion);
+  if (version != kLogprobFileVersion) fail(name, ": log-prob file version ", version, ", this build reads ", kLogprobFileVersion);
   header_.n_vocab = get<uint32_t>(data + 12);
   header_.n_ctx = get<uint32_t>(data + 16);
   header_.n_chunks = get<uint32_t>(data + 20);

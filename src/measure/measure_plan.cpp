@@ -24,7 +24,7 @@ std::regex compile_tensor_regex(const std::string &pattern) {
 }
 
 template <typename T>
-T field(const nlohmann::json &params, const char *name) {
+T measure_param(const nlohmann::json &params, const char *name) {
   return job_param<T>(params, "measure", name);
 }
 
@@ -43,20 +43,20 @@ nlohmann::json MeasureRequest::to_json() const {
 MeasureRequest MeasureRequest::from_json(const nlohmann::json &params) {
   if (!params.is_object()) fail("measure job params are not a JSON object");
   MeasureRequest r;
-  r.model = field<std::string>(params, "model");
-  r.types = field<std::vector<std::string>>(params, "types");
-  r.probes = field<std::vector<std::string>>(params, "probes");
-  const auto metric = field<std::string>(params, "metric");
+  r.model = measure_param<std::string>(params, "model");
+  r.types = measure_param<std::vector<std::string>>(params, "types");
+  r.probes = measure_param<std::vector<std::string>>(params, "probes");
+  const auto metric = measure_param<std::string>(params, "metric");
   const auto level = parse_metric_level(metric);
   if (!level) fail("measure job params: unknown metric '", metric, "'");
   r.metric = *level;
-  r.text = field<std::string>(params, "text");
-  r.imatrix = field<std::string>(params, "imatrix");
-  r.tensor_regex = field<std::string>(params, "tensors");
-  parse_shard(field<std::string>(params, "shard"), r.shard_index, r.shard_count);
-  r.n_ctx = field<int64_t>(params, "ctx");
-  r.max_chunks = field<int64_t>(params, "chunks");
-  if (params.contains("device")) r.device = field<std::string>(params, "device");
+  r.text = measure_param<std::string>(params, "text");
+  r.imatrix = measure_param<std::string>(params, "imatrix");
+  r.tensor_regex = measure_param<std::string>(params, "tensors");
+  parse_shard(measure_param<std::string>(params, "shard"), r.shard_index, r.shard_count);
+  r.n_ctx = measure_param<int64_t>(params, "ctx");
+  r.max_chunks = measure_param<int64_t>(params, "chunks");
+  if (params.contains("device")) r.device = measure_param<std::string>(params, "device");
   return r;
 }
 

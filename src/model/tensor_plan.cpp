@@ -70,7 +70,7 @@ int64_t extent(const ModelConfig &c, Dim dim) {
   return 0;
 }
 
-std::string shape_text(const std::vector<int64_t> &shape) {
+std::string ggml_shape_text(const std::vector<int64_t> &shape) {
   std::string text = "{";
   for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
   return text + "}";
@@ -181,12 +181,12 @@ ModelPlan plan_gguf_tensors(const ModelConfig &config, const SafetensorsModel &m
     if (mapped->expert) {
       if (*mapped->expert >= config.num_experts)
         fail(where(hf), " is expert ", *mapped->expert, " but config.json has ", config.num_experts, " experts");
-      if (hf.shape.size() != 2) fail(where(hf), " should be a 2-D expert matrix, has shape ", shape_text(hf.shape));
+      if (hf.shape.size() != 2) fail(where(hf), " should be a 2-D expert matrix, has shape ", ggml_shape_text(hf.shape));
       for (const auto &other : tensor.sources) {
         if (other.expert < 0) fail(where(hf), " and ", other.tensor->name, " both give ", mapped->name);
         if (other.expert == *mapped->expert) fail(where(hf), " and ", other.tensor->name, " are both expert ", other.expert);
         if (other.tensor->shape != hf.shape)
-          fail(where(hf), " has shape ", shape_text(hf.shape), " but ", other.tensor->name, " has ", shape_text(other.tensor->shape));
+          fail(where(hf), " has shape ", ggml_shape_text(hf.shape), " but ", other.tensor->name, " has ", ggml_shape_text(other.tensor->shape));
       }
       tensor.sources.push_back({&hf, *mapped->expert, FusedPart::None});
       tensor.ggml_shape = {hf.shape[1], hf.shape[0], config.num_experts};
@@ -224,7 +224,7 @@ ModelPlan plan_gguf_tensors(const ModelConfig &config, const SafetensorsModel &m
     const std::vector<int64_t> expected = expected_ggml_shape(config, name);
     if (!expected.empty() && expected != tensor.ggml_shape)
       fail(tensor.sources.empty() ? name : where(*tensor.sources[0].tensor), " becomes ", name, " of ggml shape ",
-           shape_text(tensor.ggml_shape), ", but ", config.source, " implies ", shape_text(expected));
+           ggml_shape_text(tensor.ggml_shape), ", but ", config.source, " implies ", ggml_shape_text(expected));
   }
   for (const auto &name : required_tensors(arch, config)) {
     if (by_name.count(name)) continue;

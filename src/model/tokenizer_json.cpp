@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-json parse_json(std::string_view text, std::string_view source) {
+json parse_tokenizer_json(std::string_view text, std::string_view source) {
   try {
     return json::parse(text.begin(), text.end());
   } catch (const json::exception &e) {
@@ -32,7 +32,7 @@ std::string read_file(const std::filesystem::path &path) {
 }
 
 // Typed field access that names the file and the field on failure.
-struct Fields {
+struct TokenizerFields {
   std::string_view source;
 
   const json &object(const json &parent, std::string_view key, std::string_view where) const {
@@ -63,7 +63,7 @@ std::string type_of(const json &node) {
   return it != node.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-void load_model(const json &root, const Fields &f, TokenizerSpec &spec) {
+void load_model(const json &root, const TokenizerFields &f, TokenizerSpec &spec) {
   const json &model = f.object(root, "model", "tokenizer");
   std::string type = type_of(model);
   if (type.empty() && model.contains("merges")) type = "BPE";  // old files leave the type out
@@ -110,7 +110,7 @@ void load_model(const json &root, const Fields &f, TokenizerSpec &spec) {
   }
 }
 
-void load_added_tokens(const json &root, const Fields &f, TokenizerSpec &spec) {
+void load_added_tokens(const json &root, const TokenizerFields &f, TokenizerSpec &spec) {
   const auto list = root.find("added_tokens");
   if (list == root.end() || list->is_null()) return;
   if (!list->is_array()) fail(f.source, ": added_tokens is not a list");
@@ -130,14 +130,14 @@ void load_added_tokens(const json &root, const Fields &f, TokenizerSpec &spec) {
   }
 }
 
-void check_normalizer(const json &root, const Fields &f) {
+void check_normalizer(const json &root, const TokenizerFields &f) {
   const auto it = root.find("normalizer");
   if (it == root.end() || it->is_null()) return;
   if (type_of(*it) == "Sequence" && it->value("normalizers", json::array()).empty()) return;
   fail(f.source, ": normalizer \"", type_of(*it), "\" is not supported (only tokenizers without a normalizer)");
 }
 
-SplitBehavior parse_behavior(const std::string &name, const Fields &f, std::string_view where) {
+SplitBehavior parse_behavior(const std::string &name, const TokenizerFields &f, std::string_view where) {
   if (name == "Isolated") return SplitBehavior::Isolated;
   if (name == "Removed") return SplitBehavior::Removed;
   if (name == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
@@ -146,7 +146,7 @@ SplitBehavior parse_behavior(const std::string &name, const Fields &f, std::stri
   fail(f.source, ": ", where, ".behavior \"", name, "\" is not a split behaviour");
 }
 
-void load_pre_tokenizer(const json &root, const Fields &f, TokenizerSpec &spec) {
+void load_pre_tokenizer(const json &root, const TokenizerFields &f, TokenizerSpec &spec) {
   const auto it = root.find("pre_tokenizer");
   if (it == root.end() || it->is_null())
     fail(f.source, ": pre_tokenizer is null; a byte-level BPE needs a ByteLevel pre-tokenizer");
@@ -194,7 +194,7 @@ int32_t token_id_of(const TokenizerSpec &spec, std::string_view text) {
 }
 
 // Appends the template pieces of one TemplateProcessing / Roberta / Bert post-processor.
-void load_template(const json &processor, const Fields &f, const TokenizerSpec &spec, std::vector<TemplatePiece> &out) {
+void load_template(const json &processor, const TokenizerFields &f, const TokenizerSpec &spec, std::vector<TemplatePiece> &out) {
   const std::string type = type_of(processor);
   if (type == "RobertaProcessing" || type == "BertProcessing") {  // cls $A sep
     for (const char *key : {"cls", "sep"}) {
@@ -243,7 +243,7 @@ void load_template(const json &processor, const Fields &f, const TokenizerSpec &
   }
 }
 
-void load_post_processor(const json &root, const Fields &f, TokenizerSpec &spec) {
+void load_post_processor(const json &root, const TokenizerFields &f, TokenizerSpec &spec) {
   const auto it = root.find("post_processor");
   if (it == root.end() || it->is_null()) return;
   std::vector<const json *> processors;
@@ -266,7 +266,7 @@ void load_post_processor(const json &root, const Fields &f, TokenizerSpec &spec)
   }
 }
 
-void check_decoder(const json &root, const Fields &f) {
+void check_decoder(const json &root, const TokenizerFields &f) {
   const auto it = root.find("decoder");
   if (it != root.end() && type_of(*it) == "ByteLevel") return;
   fail(f.source, ": decoder is \"", it == root.end() || it->is_null() ? std::string("null") : type_of(*it),
@@ -323,8 +323,8 @@ void load_special_tokens(const json &tokenizer_config, const json &model_config,
 Tokenizer Tokenizer::from_hf_json(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
                                   std::string_view config_json, std::string_view source) {
   const std::string tokenizer_source = cat(source, "/tokenizer.json");
-  const Fields f{tokenizer_source};
-  const json root = parse_json(tokenizer_json, tokenizer_source);
+  const TokenizerFields f{tokenizer_source};
+  const json root = parse_tokenizer_json(tokenizer_json, tokenizer_source);
   if (!root.is_object()) fail(tokenizer_source, ": not a tokenizer (the top level is not an object)");
   TokenizerSpec spec;
   spec.source = tokenizer_source;
@@ -336,8 +336,8 @@ Tokenizer Tokenizer::from_hf_json(std::string_view tokenizer_json, std::string_v
   check_decoder(root, f);
 
   const std::string config_source = cat(source, "/tokenizer_config.json");
-  const json tokenizer_config = tokenizer_config_json.empty() ? json::object() : parse_json(tokenizer_config_json, config_source);
-  const json model_config = config_json.empty() ? json::object() : parse_json(config_json, cat(source, "/config.json"));
+  const json tokenizer_config = tokenizer_config_json.empty() ? json::object() : parse_tokenizer_json(tokenizer_config_json, config_source);
+  const json model_config = config_json.empty() ? json::object() : parse_tokenizer_json(config_json, cat(source, "/config.json"));
   if (!tokenizer_config.is_object()) fail(config_source, ": the top level is not an object");
   load_special_tokens(tokenizer_config, model_config.is_object() ? model_config : json::object(), config_source, spec);
   return Tokenizer(std::move(spec));

@@ -26,7 +26,7 @@ namespace qs {
 namespace {
 
 template <typename T>
-T field(const nlohmann::json &params, const char *name) {
+T auto_param(const nlohmann::json &params, const char *name) {
   return job_param<T>(params, "auto", name);
 }
 
@@ -67,18 +67,18 @@ nlohmann::json AutoRequest::to_json() const {
 AutoRequest AutoRequest::from_json(const nlohmann::json &params) {
   if (!params.is_object()) fail("auto job params are not a JSON object");
   AutoRequest r;
-  r.model = field<std::string>(params, "model");
-  r.text = field<std::string>(params, "text");
-  r.eval_text = field<std::string>(params, "eval_text");
-  r.size = field<std::string>(params, "size");
-  r.out_dir = field<std::string>(params, "out_dir");
-  r.probes = field<std::vector<std::string>>(params, "probes");
-  r.presets = field<std::vector<std::string>>(params, "presets");
-  r.n_ctx = field<int64_t>(params, "n_ctx");
-  r.chunks = field<int64_t>(params, "chunks");
-  r.imatrix_chunks = field<int64_t>(params, "imatrix_chunks");
-  r.eval_chunks = field<int64_t>(params, "eval_chunks");
-  if (params.contains("target_bpw") && !params["target_bpw"].is_null()) r.target_bpw = field<double>(params, "target_bpw");
+  r.model = auto_param<std::string>(params, "model");
+  r.text = auto_param<std::string>(params, "text");
+  r.eval_text = auto_param<std::string>(params, "eval_text");
+  r.size = auto_param<std::string>(params, "size");
+  r.out_dir = auto_param<std::string>(params, "out_dir");
+  r.probes = auto_param<std::vector<std::string>>(params, "probes");
+  r.presets = auto_param<std::vector<std::string>>(params, "presets");
+  r.n_ctx = auto_param<int64_t>(params, "n_ctx");
+  r.chunks = auto_param<int64_t>(params, "chunks");
+  r.imatrix_chunks = auto_param<int64_t>(params, "imatrix_chunks");
+  r.eval_chunks = auto_param<int64_t>(params, "eval_chunks");
+  if (params.contains("target_bpw") && !params["target_bpw"].is_null()) r.target_bpw = auto_param<double>(params, "target_bpw");
   return r;
 }
 

@@ -7,7 +7,7 @@ namespace qs {
 
 namespace {
 
-nlohmann::ordered_json optional_number(std::optional<double> v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(); }
+nlohmann::ordered_json number_or_null(std::optional<double> v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(); }
 
 }  // namespace
 
@@ -34,7 +34,7 @@ nlohmann::ordered_json strategy_outcome_json(const StrategyOutcome &outcome, boo
   for (const BudgetSolve &b : outcome.solves)
     solves.push_back({{"budget", b.name}, {"budget_bytes", b.budget_bytes}, {"used_bytes", b.used_bytes},
                       {"error", b.error}, {"lower_bound", b.lower_bound}, {"proven_optimal", b.proven_optimal},
-                      {"nodes", b.nodes}, {"greedy_error", optional_number(b.greedy_error)}});
+                      {"nodes", b.nodes}, {"greedy_error", number_or_null(b.greedy_error)}});
   j["solves"] = solves;
   j["knee_rules"] = outcome.knee_rules;
   if (!outcome.knees.empty()) {

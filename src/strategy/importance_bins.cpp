@@ -15,7 +15,7 @@ constexpr char kSpecExample[] = "expected PERCENTILE:TYPE items such as 90:Q6_K,
 // Bits printed to a CSV and read back may differ from the type table's in the last digits.
 constexpr double kBitsTolerance = 1e-6;
 
-std::string_view trim(std::string_view text) {
+std::string_view trim_spaces_and_tabs(std::string_view text) {
   const auto first = text.find_first_not_of(" \t");
   if (first == std::string_view::npos) return {};
   const auto last = text.find_last_not_of(" \t");
@@ -25,8 +25,8 @@ std::string_view trim(std::string_view text) {
 ImportanceBin parse_bin(std::string_view item) {
   const auto colon = item.find(':');
   if (colon == std::string_view::npos) fail("importance bin '", item, "' has no ':' (", kSpecExample, ")");
-  const std::string_view percentile_text = trim(item.substr(0, colon));
-  const std::string_view type_text = trim(item.substr(colon + 1));
+  const std::string_view percentile_text = trim_spaces_and_tabs(item.substr(0, colon));
+  const std::string_view type_text = trim_spaces_and_tabs(item.substr(colon + 1));
 
   double percentile = 0;
   const char *end = percentile_text.data() + percentile_text.size();
@@ -45,12 +45,12 @@ ImportanceBin parse_bin(std::string_view item) {
 }  // namespace
 
 std::vector<ImportanceBin> parse_importance_bins(std::string_view spec) {
-  if (trim(spec).empty()) fail("importance bins: empty spec (", kSpecExample, ")");
+  if (trim_spaces_and_tabs(spec).empty()) fail("importance bins: empty spec (", kSpecExample, ")");
   std::vector<ImportanceBin> bins;
   std::vector<std::string_view> items;
   for (size_t start = 0;;) {
     const size_t comma = spec.find(',', start);
-    const std::string_view item = trim(spec.substr(start, comma == std::string_view::npos ? spec.npos : comma - start));
+    const std::string_view item = trim_spaces_and_tabs(spec.substr(start, comma == std::string_view::npos ? spec.npos : comma - start));
     if (item.empty()) fail("importance bins '", spec, "': empty item (", kSpecExample, ")");
     ImportanceBin bin = parse_bin(item);
     for (size_t k = 0; k < bins.size(); ++k)

@@ -30,7 +30,7 @@ const char *compare_kind_name(CompareKind kind) {
 namespace {
 
 // One candidate to build (presets, strategies) or take as it is (GGUFs).
-struct Candidate {
+struct CompareCandidate {
   CompareRow row;
   std::optional<QuantPlan> plan;
   std::vector<gguf::KeyValue> metadata;
@@ -51,13 +51,13 @@ std::string unique_name(std::string name, std::set<std::string> &taken) {
   return candidate;
 }
 
-std::vector<Candidate> plan_candidates(const CompareRequest &request, const ModelSource &model, const Imatrix *imatrix) {
-  std::vector<Candidate> out;
+std::vector<CompareCandidate> plan_candidates(const CompareRequest &request, const ModelSource &model, const Imatrix *imatrix) {
+  std::vector<CompareCandidate> out;
   std::set<std::string> taken{"base"};
   for (const auto &name : request.presets) {
     const StockPreset *preset = find_stock_preset(name);
     if (!preset) fail("--presets: unknown preset '", name, "'");
-    Candidate c;
+    CompareCandidate c;
     c.row.name = unique_name(preset->name, taken);
     c.row.kind = CompareKind::preset;
     c.plan = stock_preset_plan(model, *preset, imatrix != nullptr);
@@ -67,7 +67,7 @@ std::vector<Candidate> plan_candidates(const CompareRequest &request, const Mode
     out.push_back(std::move(c));
   }
   for (const auto &path : request.strategies) {
-    Candidate c;
+    CompareCandidate c;
     c.row.name = unique_name(path.stem().string(), taken);
     c.row.kind = CompareKind::strategy;
     Strategy strategy = read_strategy(path);
@@ -81,7 +81,7 @@ std::vector<Candidate> plan_candidates(const CompareRequest &request, const Mode
   }
   for (const auto &path : request.ggufs) {
     if (!std::filesystem::is_regular_file(path)) fail("--gguf: ", path.string(), " is not a file");
-    Candidate c;
+    CompareCandidate c;
     c.row.name = unique_name(path.filename().string(), taken);
     c.row.kind = CompareKind::gguf;
     c.row.gguf = path;
@@ -123,7 +123,7 @@ CompareResult run_compare(const CompareRequest &request, ProgressSink *progress)
   const auto model = ModelSource::open(request.model);
   std::optional<Imatrix> imatrix;
   if (!request.imatrix.empty()) imatrix = read_imatrix(request.imatrix);
-  std::vector<Candidate> candidates = plan_candidates(request, *model, imatrix ? &*imatrix : nullptr);
+  std::vector<CompareCandidate> candidates = plan_candidates(request, *model, imatrix ? &*imatrix : nullptr);
   std::error_code ec;
   std::filesystem::create_directories(request.out_dir, ec);
   if (ec) fail("--out-dir ", request.out_dir.string(), ": cannot create: ", ec.message());
@@ -143,7 +143,7 @@ CompareResult run_compare(const CompareRequest &request, ProgressSink *progress)
   result.base_ppl = base_report.result.ppl;
   result.n_scored = base_report.result.n_scored;
 
-  for (Candidate &c : candidates) {
+  for (CompareCandidate &c : candidates) {
     if (c.plan) {
       c.row.gguf = request.out_dir / (c.row.name + ".gguf");
       ExportOptions options;

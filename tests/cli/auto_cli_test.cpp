@@ -13,7 +13,7 @@
 
 #include "cli/cli_process.h"
 
-namespace qs {
+namespace qs::auto_cli_test {
 namespace {
 
 using test::CliRun;
@@ -124,4 +124,4 @@ TEST_F(AutoCli, BadRequestsFailBeforeAnyJob) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::auto_cli_test

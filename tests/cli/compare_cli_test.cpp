@@ -10,7 +10,7 @@
 
 #include "cli/cli_runner.h"
 
-namespace qs {
+namespace qs::compare_cli_test {
 namespace {
 
 using test::expect_one_line_error;
@@ -77,4 +77,4 @@ TEST(CompareCli, WhatCannotBeComparedFailsBeforeAnyBuild) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::compare_cli_test

@@ -16,7 +16,7 @@
 #include "hub/sha256.h"
 #include "jobs/job_store.h"
 
-namespace qs::test {
+namespace qs::test::download_cli_test {
 namespace {
 namespace fs = std::filesystem;
 
@@ -184,4 +184,4 @@ TEST(DownloadCli, HelpNamesEveryOption) {
 }
 
 }  // namespace
-}  // namespace qs::test
+}  // namespace qs::test::download_cli_test

@@ -16,7 +16,7 @@
 #include "jobs/job_test_support.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::jobs_cli_test {
 namespace {
 
 using CliResult = test::CliRun;
@@ -206,4 +206,4 @@ TEST_F(JobsCli, PauseAJobThatAnotherProcessIsRunning) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::jobs_cli_test

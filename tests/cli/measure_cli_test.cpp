@@ -16,7 +16,7 @@
 #include "jobs/measurements_csv.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::measure_cli_test {
 namespace {
 
 using test::CliRun;
@@ -301,4 +301,4 @@ TEST_F(MeasureCli, QuantizeTensorTypeOverridesOnlyTheMatchingTensors) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::measure_cli_test

@@ -8,7 +8,7 @@
 
 #include "cli/cli_runner.h"
 
-namespace qs {
+namespace qs::model_commands_test {
 namespace {
 
 using test::run_quantscope;
@@ -144,4 +144,4 @@ TEST(CliHelp, EveryCommandExplainsItself) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::model_commands_test

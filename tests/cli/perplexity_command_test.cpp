@@ -13,7 +13,7 @@
 #include "infer/transformer.h"
 #include "model/model_source.h"
 
-namespace qs {
+namespace qs::perplexity_command_test {
 namespace {
 
 using test::expect_one_line_error;
@@ -107,4 +107,4 @@ TEST(CliPerplexity, BadInputIsOneLineAndStatusTwo) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::perplexity_command_test

@@ -10,7 +10,7 @@
 
 #include "cli/cli_runner.h"
 
-namespace qs {
+namespace qs::predict_cli_test {
 namespace {
 
 using test::run_quantscope;
@@ -97,4 +97,4 @@ TEST(PredictCli, RefusesJobsWithoutKldAndProbesTheJobLacks) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::predict_cli_test

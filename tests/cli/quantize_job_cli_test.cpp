@@ -16,7 +16,7 @@
 #include "cli/cli_process.h"
 #include "jobs/job_store.h"
 
-namespace qs {
+namespace qs::quantize_job_cli_test {
 namespace {
 
 using test::CliRun;
@@ -160,4 +160,4 @@ TEST_F(QuantizeJobCli, AFullDiskFailsTheJobWithOneLineAndNoFinalFile) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::quantize_job_cli_test

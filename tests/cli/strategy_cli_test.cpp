@@ -14,7 +14,7 @@
 #include "cli/cli_runner.h"
 #include "formats/gguf.h"
 
-namespace qs {
+namespace qs::strategy_cli_test {
 namespace {
 
 using test::expect_one_line_error;
@@ -176,4 +176,4 @@ TEST_F(StrategyCli, WhatCannotBeDoneIsOneLineAndExitTwo) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::strategy_cli_test

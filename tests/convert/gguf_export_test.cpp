@@ -10,7 +10,7 @@
 #include "convert/model_metadata.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::gguf_export_test {
 namespace {
 
 const std::string kData = std::string(QUANTSCOPE_SOURCE_DIR) + "/tests/data/transformers5/";
@@ -67,4 +67,4 @@ TEST(GgufExport, TinyBlocksWriteTheSameBytesFromSafetensorsAndGguf) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gguf_export_test

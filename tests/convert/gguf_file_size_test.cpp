@@ -9,7 +9,7 @@
 #include "model/quantizable_tensors.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::gguf_file_size_test {
 namespace {
 
 std::string model_dir(const std::string &name) { return std::string(QUANTSCOPE_SOURCE_DIR) + "/models/" + name; }
@@ -58,4 +58,4 @@ TEST(GgufFileSize, FixedBytesPlusPaddedTensorsBoundTheFile) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gguf_file_size_test

@@ -15,7 +15,7 @@
 #include "model/architectures.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::stock_presets_test {
 namespace {
 
 std::string model_dir(const std::string &name) { return std::string(QUANTSCOPE_SOURCE_DIR) + "/models/" + name; }
@@ -688,4 +688,4 @@ TEST(StockPresets, RowsNoTypeFitsFallBackOrAreRefused) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::stock_presets_test

@@ -4,7 +4,7 @@
 #include "core/byte_size.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::byte_size_test {
 namespace {
 
 TEST(ByteSize, PlainBytesAndUnits) {
@@ -30,4 +30,4 @@ TEST(ByteSize, RefusesWhatCouldMeanTwoThings) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::byte_size_test

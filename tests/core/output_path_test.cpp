@@ -6,7 +6,7 @@
 #include "core/output_path.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::output_path_test {
 namespace {
 
 TEST(OutputPath, RefusesAnInputFileAndAnythingInsideAnInputDirectory) {
@@ -37,4 +37,4 @@ TEST(OutputPath, RefusesAnInputFileAndAnythingInsideAnInputDirectory) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::output_path_test

@@ -8,7 +8,7 @@
 #include "formats/gguf.h"
 #include "formats/gguf_bytes.h"
 
-namespace qs {
+namespace qs::gguf_mutation_test {
 namespace {
 
 TEST(GgufMutation, MutantsParseOrFailCleanly) {
@@ -46,4 +46,4 @@ TEST(GgufMutation, MutantsParseOrFailCleanly) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gguf_mutation_test

@@ -6,7 +6,7 @@
 #include "formats/gguf.h"
 #include "formats/gguf_bytes.h"
 
-namespace qs {
+namespace qs::gguf_reader_test {
 namespace {
 
 using test::GgufBytes;
@@ -245,4 +245,4 @@ TEST(GgufReader, MissingFileIsAClearError) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gguf_reader_test

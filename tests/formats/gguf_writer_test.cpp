@@ -12,7 +12,7 @@
 #include "formats/gguf.h"
 #include "formats/gguf_bytes.h"
 
-namespace qs {
+namespace qs::gguf_writer_test {
 namespace {
 
 using test::GgufBytes;
@@ -144,9 +144,9 @@ TEST(GgufWriter, AFullDiskIsAClearErrorAndLeavesNothing) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gguf_writer_test
 
-namespace qs {
+namespace qs::gguf_writer_test {
 namespace {
 
 // Two tensors, as a resumable job writes them: the first, then a "crash" that keeps the partial file.
@@ -227,4 +227,4 @@ TEST(GgufWriter, RefusesAPartialFileOfAnotherLayout) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gguf_writer_test

@@ -6,7 +6,7 @@
 
 #include "test_support.h"
 
-namespace qs {
+namespace qs::hf_config_test {
 namespace {
 
 using test::expect_error_containing;
@@ -274,4 +274,4 @@ TEST(HfConfig, BadConfigsNameTheFileAndTheField) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::hf_config_test

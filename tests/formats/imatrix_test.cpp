@@ -6,7 +6,7 @@
 #include "formats/gguf_bytes.h"
 #include "formats/imatrix.h"
 
-namespace qs {
+namespace qs::imatrix_test {
 namespace {
 
 using test::GgufBytes;
@@ -100,4 +100,4 @@ TEST(Imatrix, RefusesBrokenFiles) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::imatrix_test

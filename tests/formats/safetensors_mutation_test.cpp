@@ -7,7 +7,7 @@
 #include "formats/safetensors.h"
 #include "formats/safetensors_test_files.h"
 
-namespace qs {
+namespace qs::safetensors_mutation_test {
 namespace {
 
 std::vector<uint8_t> valid_file() {
@@ -94,4 +94,4 @@ TEST(SafetensorsMutation, EveryMutantOpensOrThrowsQsError) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::safetensors_mutation_test

@@ -10,7 +10,7 @@
 
 #include "formats/safetensors_test_files.h"
 
-namespace qs {
+namespace qs::safetensors_test {
 namespace {
 
 using test::append_u16;
@@ -328,4 +328,4 @@ TEST(Safetensors, DtypeTableMatchesTheFormat) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::safetensors_test

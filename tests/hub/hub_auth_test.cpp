@@ -5,7 +5,7 @@
 #include "hub/hub_test_env.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::hub_auth_test {
 namespace {
 
 TEST(HubAuth, EndpointDefaultsToHuggingFaceAndLosesTrailingSlash) {
@@ -55,4 +55,4 @@ TEST(HubAuth, OriginsTellHostsApart) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::hub_auth_test

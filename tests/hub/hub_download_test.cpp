@@ -18,7 +18,7 @@
 #include "pipeline/download_job.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::hub_download_test {
 namespace {
 namespace fs = std::filesystem;
 using test::MockHub;
@@ -371,4 +371,4 @@ TEST(HubDownload, CancelMidFileRemovesThePartialBlob) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::hub_download_test

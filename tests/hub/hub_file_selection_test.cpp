@@ -5,7 +5,7 @@
 
 #include "hub/hub_file_selection.h"
 
-namespace qs {
+namespace qs::hub_file_selection_test {
 namespace {
 
 std::vector<std::string> paths(const std::vector<HubFile> &files) {
@@ -56,4 +56,4 @@ TEST(HubFileSelection, StarCrossesFoldersAndTrailingSlashMeansTheFolder) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::hub_file_selection_test

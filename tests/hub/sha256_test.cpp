@@ -5,7 +5,7 @@
 #include "hub/sha256.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::sha256_test {
 namespace {
 
 TEST(HubSha256, FipsExampleVectors) {
@@ -27,4 +27,4 @@ TEST(HubSha256, PartsAndFilesGiveTheSameDigest) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::sha256_test

@@ -9,7 +9,7 @@
 #include "infer/compute_device.h"
 #include "model/model_source.h"
 
-namespace qs {
+namespace qs::compute_device_test {
 namespace {
 
 std::string error_of(std::string_view flag) {
@@ -44,4 +44,4 @@ TEST(ComputeDevice, CudaWithoutAGpuSaysWhatIsMissing) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::compute_device_test

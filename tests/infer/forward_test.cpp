@@ -16,7 +16,7 @@
 #include "infer/transformer.h"
 #include "model/model_source.h"
 
-namespace qs {
+namespace qs::forward_test {
 namespace {
 
 const std::filesystem::path kRoot = QUANTSCOPE_SOURCE_DIR;
@@ -98,4 +98,4 @@ TEST(PerplexityVsTransformers, KjvEvalChunks) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::forward_test

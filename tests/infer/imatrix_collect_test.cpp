@@ -9,7 +9,7 @@
 #include "model/model_source.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::imatrix_collect_test {
 namespace {
 
 const std::filesystem::path kModels = std::filesystem::path(QUANTSCOPE_SOURCE_DIR) / "models";
@@ -85,4 +85,4 @@ TEST(ImatrixCollect, RunWritesAFileQuantizeCanRead) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::imatrix_collect_test

@@ -14,7 +14,7 @@
 #include "infer/norm.h"
 #include "infer/thread_pool.h"
 
-namespace qs {
+namespace qs::kernels_test {
 namespace {
 
 std::vector<float> random_values(size_t n, uint32_t seed, float scale = 1.0f) {
@@ -166,4 +166,4 @@ TEST(Attention, FutureTokensDoNotMatter) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::kernels_test

@@ -9,7 +9,7 @@
 
 #include "infer/moe.h"
 
-namespace qs {
+namespace qs::moe_test {
 namespace {
 
 TEST(MoeRouting, HandWorkedTopTwo) {
@@ -129,4 +129,4 @@ TEST(MoeFfn, MatchesPerTokenSumAndReportsRoutedRows) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::moe_test

@@ -18,7 +18,7 @@
 #include "infer/synthetic_model.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::perplexity_test {
 namespace {
 
 std::vector<int32_t> text_tokens(int n) {
@@ -359,4 +359,4 @@ TEST(Kld, BaseFileMismatchesAreErrors) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::perplexity_test

@@ -8,7 +8,7 @@
 
 #include "infer/rope.h"
 
-namespace qs {
+namespace qs::rope_test {
 namespace {
 
 RopeConfig four_dim_rope(RopeStyle style) {
@@ -168,4 +168,4 @@ TEST(Rope, FreqFactorsDivideFrequencies) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::rope_test

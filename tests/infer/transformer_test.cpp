@@ -15,7 +15,7 @@
 #include "infer/synthetic_model.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::transformer_test {
 namespace {
 
 using test::SyntheticOptions;
@@ -299,4 +299,4 @@ TEST(Transformer, BadWeightsAndTokensAreNamed) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::transformer_test

@@ -10,7 +10,7 @@
 
 #include "infer/vector_math.h"
 
-namespace qs {
+namespace qs::vector_math_test {
 namespace {
 
 TEST(FastExp, WithinTwoUlpOfStdExp) {
@@ -162,4 +162,4 @@ TEST(VectorMath, ExpAndGapSumsGiveTheReferenceBits) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::vector_math_test

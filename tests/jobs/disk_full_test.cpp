@@ -11,7 +11,7 @@
 #include "jobs/job_test_support.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::disk_full_test {
 namespace {
 
 constexpr int kUnits = 100;
@@ -90,4 +90,4 @@ TEST(JobDiskFull, StopsWithClearErrorAndKeepsEveryCommittedUnit) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::disk_full_test

@@ -6,7 +6,7 @@
 #include "jobs/job_test_support.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::job_kinds_test {
 namespace {
 
 const JobKindRegistration fake_kind{"test-fake-units", [](JobStore &store, const JobInfo &job, const RunOptions &options) {
@@ -33,4 +33,4 @@ TEST(JobKinds, RegisteredKindResumesItsJob) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::job_kinds_test

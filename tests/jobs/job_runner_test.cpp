@@ -13,7 +13,7 @@
 #include "jobs/job_test_support.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::job_runner_test {
 namespace {
 
 using test::fake_result;
@@ -333,4 +333,4 @@ TEST(JobRunner, TwoProcessesRacingForAJobExactlyOneGetsIt) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::job_runner_test

@@ -11,7 +11,7 @@
 #include "jobs/job_test_support.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::job_store_test {
 namespace {
 
 using test::error_of;
@@ -193,9 +193,9 @@ TEST_F(JobStoreTest, ArtifactsAreKeptPerJob) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::job_store_test
 
-namespace qs {
+namespace qs::job_store_test {
 namespace {
 
 TEST(JobStoreOpening, ProcessesOpeningAFreshDatabaseTogetherAllSucceed) {
@@ -216,4 +216,4 @@ TEST(JobStoreOpening, ProcessesOpeningAFreshDatabaseTogetherAllSucceed) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::job_store_test

@@ -11,7 +11,7 @@
 #include "jobs/job_test_support.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::kill_resume_test {
 namespace {
 
 constexpr int kUnits = 60;
@@ -121,4 +121,4 @@ TEST(JobKillResume, KilledAtRandomMomentsThenResumedEqualsUninterruptedRun) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::kill_resume_test

@@ -13,7 +13,7 @@
 #include "jobs/measurements_csv.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::measurements_csv_test {
 namespace {
 
 using test::error_of;
@@ -214,4 +214,4 @@ TEST(MeasurementsCsv, RowsMergedIntoAPausedJobAreNotMeasuredAgain) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::measurements_csv_test

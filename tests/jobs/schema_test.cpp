@@ -13,7 +13,7 @@
 #include "jobs/sqlite_db.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::schema_test {
 namespace {
 
 // A raw connection, independent of the code under test.
@@ -292,4 +292,4 @@ TEST(JobSchema, DatabasePathFollowsFlagThenEnvironmentThenXdgThenHome) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::schema_test

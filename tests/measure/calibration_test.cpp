@@ -7,7 +7,7 @@
 #include "measure/calibration.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::calibration_test {
 namespace {
 
 TEST(CalibrationChunks, ChunksReplaceTheFirstTokenByBosAndScoreTheSecondHalf) {
@@ -43,4 +43,4 @@ TEST(CalibrationChunks, TooShortTextOrContextIsAClearError) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::calibration_test

@@ -10,7 +10,7 @@
 #include "measure/kld_predictor_check.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::kld_predictor_test {
 namespace {
 
 MeasurementRow row(const std::string &tensor, const std::string &type, double bits) {
@@ -204,4 +204,4 @@ TEST(LinearityReport, SampleIsEvenlySpaced) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::kld_predictor_test

@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "measure/layer_error.h"
 
-namespace qs {
+namespace qs::layer_error_test {
 namespace {
 
 TEST(LayerError, HandComputedEnergy) {
@@ -85,4 +85,4 @@ TEST(LayerError, LookupEnergyWeighsRowsByTokenCounts) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::layer_error_test

@@ -10,7 +10,7 @@
 #include "measure/measure_plan.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::measure_plan_test {
 namespace {
 
 std::unique_ptr<ModelSource> shipped_model() {
@@ -190,4 +190,4 @@ TEST(MeasurePlan, ExpertTensorsAreMeasuredAndRoutersAreNot) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::measure_plan_test

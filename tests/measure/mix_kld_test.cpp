@@ -14,7 +14,7 @@
 #include "measure/tensor_measurer.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::mix_kld_test {
 namespace {
 
 class LinearityMixKld : public ::testing::Test {
@@ -109,4 +109,4 @@ TEST_F(LinearityMixKld, PredictorFromTwoProbesTracksARealSweep) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::mix_kld_test

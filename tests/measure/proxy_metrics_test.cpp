@@ -10,7 +10,7 @@
 #include "measure/proxy_metrics.h"
 #include "quant/quantize_tensor.h"
 
-namespace qs {
+namespace qs::proxy_metrics_test {
 namespace {
 
 TEST(ProxyMetrics, HandComputedErrors) {
@@ -189,4 +189,4 @@ TEST(ProxyMetrics, PooledQuantizationRestoresWhatTheWholeTensorDriversDo) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::proxy_metrics_test

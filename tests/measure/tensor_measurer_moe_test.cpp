@@ -9,7 +9,7 @@
 #include "infer/synthetic_model.h"
 #include "measure/tensor_measurer.h"
 
-namespace qs {
+namespace qs::tensor_measurer_moe_test {
 namespace {
 
 TEST(TensorMeasurerMoe, KldOfExpertAndAttentionWeightsEqualsAFullPassWithTheWeightReplaced) {
@@ -47,4 +47,4 @@ TEST(TensorMeasurerMoe, KldOfExpertAndAttentionWeightsEqualsAFullPassWithTheWeig
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::tensor_measurer_moe_test

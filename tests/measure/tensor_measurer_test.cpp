@@ -17,7 +17,7 @@
 #include "model/model_source.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::tensor_measurer_test {
 namespace {
 
 class ShippedModelMeasurement : public ::testing::Test {
@@ -277,4 +277,4 @@ TEST_F(ShippedModelMeasurement, TheLayerAndKldLevelsFromTheFilesNeedTheGpu) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::tensor_measurer_test

@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::architectures_test {
 namespace {
 
 using test::expect_error_containing;
@@ -400,4 +400,4 @@ TEST(Architectures, WarnsAboutSlidingWindowsShorterThanTheContext) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::architectures_test

@@ -8,7 +8,7 @@
 
 #include "test_support.h"
 
-namespace qs {
+namespace qs::fused_experts_test {
 namespace {
 
 using test::expect_error_containing;
@@ -102,4 +102,4 @@ TEST(FusedExperts, WrongShapesNameTheTensor) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::fused_experts_test

@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 
-namespace qs {
+namespace qs::llama3_rope_test {
 namespace {
 
 ModelConfig llama3_config(int64_t head_dim, double theta, const std::string &top_level_extra) {
@@ -83,4 +83,4 @@ TEST(Llama3Rope, RefusesOtherRopeTypes) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::llama3_rope_test

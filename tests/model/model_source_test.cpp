@@ -17,7 +17,7 @@
 #include "model/model_source.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::model_source_test {
 namespace {
 
 const std::filesystem::path kModels = std::filesystem::path(QUANTSCOPE_SOURCE_DIR) / "models";
@@ -231,4 +231,4 @@ TEST(ModelSource, Llama3RopeScalingTravelsAsRopeFreqs) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::model_source_test

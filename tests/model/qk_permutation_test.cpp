@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 
-namespace qs {
+namespace qs::qk_permutation_test {
 namespace {
 
 // Rows r = 0..7, 3 columns, value 10 * r + c, so each output row shows its source row.
@@ -126,4 +126,4 @@ TEST(QkPermutation, TurnsHfRopeIntoLlamaCppNormalRope) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::qk_permutation_test

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace qs {
+namespace qs::quantizable_tensors_test {
 namespace {
 
 // The names of the types a 2-D-or-more weight called "w.weight" of this shape may be stored as.
@@ -65,4 +65,4 @@ TEST(QuantizableTensors, AllowedTypesDependOnRowLength) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::quantizable_tensors_test

@@ -11,7 +11,7 @@
 #include "model/llama3_rope.h"
 #include "model/qk_permutation.h"
 
-namespace qs {
+namespace qs::tensor_plan_test {
 namespace {
 
 using test::expect_error_containing;
@@ -260,4 +260,4 @@ TEST(TensorPlan, ExpectedShapesFollowTheLoader) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::tensor_plan_test

@@ -11,7 +11,7 @@
 
 #include "model/tokenizer.h"
 
-namespace qs {
+namespace qs::tokenizer_fuzz_vectors_test {
 namespace {
 
 using nlohmann::json;
@@ -52,4 +52,4 @@ TEST(TokenizerFuzzVectors, RandomStringsMatchHfTokenizersWithEveryAddedTokenFlag
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::tokenizer_fuzz_vectors_test

@@ -12,7 +12,7 @@
 #include "model/tokenizer_vectors.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::tokenizer_gguf_test {
 namespace {
 
 using Ids = std::vector<int32_t>;
@@ -135,4 +135,4 @@ TEST(TokenizerGguf, RefusesWhatLlamaCppCannotTokenizeTheSameWay) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::tokenizer_gguf_test

@@ -14,7 +14,7 @@
 #include "model/tiny_tokenizer.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::tokenizer_test {
 namespace {
 
 using Ids = std::vector<int32_t>;
@@ -252,4 +252,4 @@ TEST(Tokenizer, LoadsFromADirectoryAndNamesAMissingFile) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::tokenizer_test

@@ -12,7 +12,7 @@
 #include "model/tokenizer.h"
 #include "model/tokenizer_vectors.h"
 
-namespace qs {
+namespace qs::tokenizer_vectors_test {
 namespace {
 
 TEST(TokenizerVectors, EveryReferenceStringMatchesHfTokenizers) {
@@ -76,4 +76,4 @@ TEST(TokenizerVectors, EvalTextEncodesAsHfTokenizersAndRoundTrips) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::tokenizer_vectors_test

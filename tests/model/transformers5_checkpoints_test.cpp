@@ -17,7 +17,7 @@
 #include "model/llama3_rope.h"
 #include "model/qk_permutation.h"
 
-namespace qs {
+namespace qs::transformers5_checkpoints_test {
 namespace {
 
 const std::filesystem::path kData = std::filesystem::path(QUANTSCOPE_SOURCE_DIR) / "tests/data/transformers5";
@@ -203,4 +203,4 @@ TEST(Transformers5Checkpoints, ConfigsAsTransformers5WritesThem) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::transformers5_checkpoints_test

@@ -11,7 +11,7 @@
 #include "quant/types.h"
 #include "quant/quant_test_data.h"
 
-namespace qs {
+namespace qs::all_types_test {
 namespace {
 
 using test::Distribution;
@@ -166,4 +166,4 @@ TEST(QuantInput, NonFiniteValuesAreNamed) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::all_types_test

@@ -19,7 +19,7 @@
 #include "quant/quantize_tensor.h"
 #include "quant/types.h"
 
-namespace qs {
+namespace qs::iq1_test {
 namespace {
 
 using DequantizeFn = void (*)(const void *, float *, int64_t);
@@ -336,4 +336,4 @@ TEST(Iq1SearchKernels, FastNeighbourSearchEqualsTheScalarOne) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::iq1_test

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -21,7 +22,7 @@
 #include "quant/quantize_tensor.h"
 #include "quant/types.h"
 
-namespace qs {
+namespace qs::iq2_test {
 namespace {
 
 using DequantizeFn = void (*)(const void *, float *, int64_t);
@@ -346,6 +347,55 @@ TEST(Iq2SearchKernels, FastBuildAndScanEqualTheScalarOnes) {
   }
 }
 
+// The search's contract with its Scorer (iq2_block_search.h): a scorer that computes an entry's sums
+// only when asked, scanning entry by entry with the scales inside (as the GPU's does), must give the
+// bytes of the CPU's tables, whatever the search asks in whatever order.
+struct OnDemandScorer {
+  const iq2::PairCodedGrid &grid = iq2::iq2s_pairs();
+  iq2::PairTables pairs[4];
+  bool odd_parity[4];
+
+  void prepare(int k, const iq2::PairTables &group_pairs, bool odd) {
+    pairs[k] = group_pairs;
+    odd_parity[k] = odd;
+  }
+  void sums(int k, int g, float &a2, float &b) const {
+    iq2::entry_sums(pairs[k], grid.codes[0][g], grid.codes[1][g], grid.codes[2][g], grid.codes[3][g], odd_parity[k], a2, b);
+  }
+  void scan(int k, const float *u, int n_u, int *best) const {
+    std::vector<float> lowest(static_cast<size_t>(n_u), FLT_MAX);
+    std::fill(best, best + n_u, -1);
+    for (int g = 0; g < grid.size; ++g) {
+      float a2, b;
+      sums(k, g, a2, b);
+      for (int t = 0; t < n_u; ++t) {
+        const float score = iq2::entry_score(a2, b, u[t]);
+        if (score < lowest[static_cast<size_t>(t)]) {
+          lowest[static_cast<size_t>(t)] = score;
+          best[t] = g;
+        }
+      }
+    }
+  }
+  int best_candidate(const iq2::Candidates &candidates, float u, float *score) const {
+    return iq2::best_candidate_ref(candidates, u, score);
+  }
+  uint64_t grid_entry(int g) const { return iq2s_grid[static_cast<size_t>(g)]; }
+};
+
+TEST(Iq2Search, ScoresComputedWhenAskedGiveTheTablesBytes) {
+  const std::vector<float> x = test::make_matrix(test::Distribution::OutlierColumns, 6, 512, 31);
+  const std::vector<float> importance = test::make_importance(512, 32);
+  for (const float *w : {static_cast<const float *>(nullptr), importance.data()}) {
+    std::vector<BlockIq2s> expected(12), got(12);
+    quantize_iq2_s_ref(x.data(), expected.data(), 6, 512, w);
+    OnDemandScorer scorer;
+    for (int64_t b = 0; b < 12; ++b) iq2::encode_s_block(x.data() + 256 * b, w ? w + 256 * (b % 2) : nullptr, scorer, got[b]);
+    ASSERT_EQ(0, std::memcmp(expected.data(), got.data(), sizeof(BlockIq2s) * expected.size()))
+        << (w ? "with" : "without") << " importance";
+  }
+}
+
 TEST(Iq2SearchKernels, ScanFindsTheExhaustiveMinimum) {
   // Independent of the table layout: the weighted squared error of every entry, directly.
   const float x[8] = {0.3f, -0.1f, 0.05f, 0.7f, -0.2f, 0.0f, 0.15f, -0.4f};
@@ -376,4 +426,4 @@ TEST(Iq2SearchKernels, ScanFindsTheExhaustiveMinimum) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::iq2_test

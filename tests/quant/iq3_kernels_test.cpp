@@ -7,7 +7,7 @@
 
 #include "quant/iq3_kernels.h"
 
-namespace qs {
+namespace qs::iq3_kernels_test {
 namespace {
 
 struct Table {
@@ -83,4 +83,4 @@ TEST(Iq3Kernels, Avx512MatchesReference) { expect_same_as_reference(iq3_group_ta
 #endif
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::iq3_kernels_test

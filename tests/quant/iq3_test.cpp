@@ -10,7 +10,7 @@
 #include "quant/iq3_grids.h"
 #include "quant/iquants.h"
 
-namespace qs {
+namespace qs::iq3_test {
 namespace {
 
 using DequantizeFn = void (*)(const void *, float *, int64_t);
@@ -232,4 +232,4 @@ TEST(Iq3, ZeroBlocksAreStoredAsZeroBytes) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::iq3_test

@@ -10,7 +10,7 @@
 
 #include "quant/iquants.h"
 
-namespace qs {
+namespace qs::iq4_test {
 namespace {
 
 // kvalues_iq4nl as printed in ggml-common.h, written out again here so the test does not read the
@@ -180,4 +180,4 @@ TEST(Iq4Nl, BeatsTheLargestValueScale) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::iq4_test

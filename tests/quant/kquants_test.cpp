@@ -12,7 +12,7 @@
 #include "quant/kquants.h"
 #include "quant/types.h"
 
-namespace qs {
+namespace qs::kquants_test {
 namespace {
 
 using Dequantize = void (*)(const void *, float *, int64_t);
@@ -346,4 +346,4 @@ TEST(BlockErrors, ErrorIsTheWeightedSquaredRoundingError) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::kquants_test

@@ -12,7 +12,7 @@
 #include "quant/legacy.h"
 #include "quant/types.h"
 
-namespace qs {
+namespace qs::legacy_test {
 namespace {
 
 using Dequantize = void (*)(const void *, float *, int64_t);
@@ -258,4 +258,4 @@ TEST(LegacyQuantize, AllZeroBlocksStoreZero) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::legacy_test

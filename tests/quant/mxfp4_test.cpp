@@ -10,7 +10,7 @@
 #include "quant/mxfp4.h"
 #include "quant/types.h"
 
-namespace qs {
+namespace qs::mxfp4_test {
 namespace {
 
 using Dequantize = void (*)(const void *, float *, int64_t);
@@ -126,4 +126,4 @@ TEST(Mxfp4Quantize, ImportanceSteersTheExponent) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::mxfp4_test

@@ -11,7 +11,7 @@
 
 #include "quant/scale_search.h"
 
-namespace qs {
+namespace qs::scale_search_test {
 namespace {
 
 std::vector<float> heavy_tailed(size_t n, uint32_t seed) {
@@ -108,4 +108,4 @@ TEST(ScaleSearch, WeightsSteerTheScale) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::scale_search_test

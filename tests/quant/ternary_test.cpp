@@ -11,7 +11,7 @@
 #include "quant/ternary.h"
 #include "quant/types.h"
 
-namespace qs {
+namespace qs::ternary_test {
 namespace {
 
 using Dequantize = void (*)(const void *, float *, int64_t);
@@ -143,4 +143,4 @@ TEST(TernaryQuantize, SearchBeatsMaxMagnitudeScale) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::ternary_test

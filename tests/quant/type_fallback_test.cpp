@@ -3,7 +3,7 @@
 
 #include "quant/type_fallback.h"
 
-namespace qs {
+namespace qs::type_fallback_test {
 namespace {
 
 TEST(TypeFallback, FollowsLlamaCpp) {
@@ -29,4 +29,4 @@ TEST(TypeFallback, FollowsLlamaCpp) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::type_fallback_test

@@ -4,7 +4,7 @@
 #include "core/error.h"
 #include "quant/types.h"
 
-namespace qs {
+namespace qs::types_test {
 namespace {
 
 struct ExpectedType {
@@ -59,4 +59,4 @@ TEST(QuantTypes, OnlyGgmlsImatrixTypesRequireOne) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::types_test

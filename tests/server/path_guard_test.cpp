@@ -8,7 +8,7 @@
 #include "server/path_guard.h"
 #include "test_support.h"
 
-namespace qs::server {
+namespace qs::server::path_guard_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -89,9 +89,9 @@ TEST_F(ServerPathGuard, RootsMustBeDirectories) {
 }
 
 }  // namespace
-}  // namespace qs::server
+}  // namespace qs::server::path_guard_test
 
-namespace qs::server {
+namespace qs::server::path_guard_test {
 namespace {
 
 TEST(PathGuard, ReadOnlyRootsAreReadNeverWritten) {
@@ -116,4 +116,4 @@ TEST(PathGuard, ReadOnlyRootsAreReadNeverWritten) {
 }
 
 }  // namespace
-}  // namespace qs::server
+}  // namespace qs::server::path_guard_test

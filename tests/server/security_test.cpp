@@ -7,7 +7,7 @@
 
 #include "server/security.h"
 
-namespace qs::server {
+namespace qs::server::security_test {
 namespace {
 
 TEST(ServerSecurity, LoopbackBindAddresses) {
@@ -80,4 +80,4 @@ TEST(ServerSecurity, BrowserUrlCarriesTheTokenInTheFragment) {
 }
 
 }  // namespace
-}  // namespace qs::server
+}  // namespace qs::server::security_test

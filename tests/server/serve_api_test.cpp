@@ -7,7 +7,7 @@
 #include "infer/compute_device.h"
 #include "server/server_process.h"
 
-namespace qs {
+namespace qs::serve_api_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -193,4 +193,4 @@ TEST_F(ServerApi, EmbeddedUiWithEtagsAnd304s) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::serve_api_test

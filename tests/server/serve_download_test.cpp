@@ -10,7 +10,7 @@
 #include "hub/mock_hub.h"
 #include "server/server_process.h"
 
-namespace qs {
+namespace qs::serve_download_test {
 namespace {
 
 using test::body_json;
@@ -84,4 +84,4 @@ TEST(ServerDownload, TokenIsUsedOnceAndNeverKeptAndEveryFileLandsInTheCache) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::serve_download_test

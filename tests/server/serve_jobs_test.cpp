@@ -11,7 +11,7 @@
 
 #include "server/server_process.h"
 
-namespace qs {
+namespace qs::serve_jobs_test {
 namespace {
 
 using test::body_json;
@@ -177,9 +177,9 @@ TEST_F(ServerJobs, StoppingTheServerPausesItsRunningJob) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::serve_jobs_test
 
-namespace qs {
+namespace qs::serve_jobs_test {
 namespace {
 
 class ServerQuantize : public ::testing::Test {
@@ -236,4 +236,4 @@ TEST_F(ServerQuantize, QuantizeJobWritesTheSameFileAsTheCliAndRefusesOutputsOver
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::serve_jobs_test

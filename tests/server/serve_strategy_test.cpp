@@ -8,7 +8,7 @@
 
 #include "server/server_process.h"
 
-namespace qs {
+namespace qs::serve_strategy_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -109,4 +109,4 @@ TEST_F(ServerStrategy, CandidatesParetoStrategySaveReadAndRecipe) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::serve_strategy_test

@@ -10,7 +10,7 @@
 #include "server/static_assets.h"
 #include "test_support.h"
 
-namespace qs::server {
+namespace qs::server::static_assets_test {
 namespace {
 
 TEST(ServerStaticAssets, SortedWithIndexAndWellFormedEtags) {
@@ -48,4 +48,4 @@ TEST(ServerStaticAssets, EtagIsTheStartOfTheContentsSha256) {
 }
 
 }  // namespace
-}  // namespace qs::server
+}  // namespace qs::server::static_assets_test

@@ -9,7 +9,7 @@
 #include "strategy/importance_bins.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::importance_bins_test {
 namespace {
 
 using test::expect_error_containing;
@@ -129,4 +129,4 @@ TEST(ImportanceBins, FromImportancesToMinimumTypes) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::importance_bins_test

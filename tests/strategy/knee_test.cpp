@@ -9,7 +9,7 @@
 #include "strategy/knee.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::knee_test {
 namespace {
 
 CurvePoint point(const char *type, double bits, double log10_error) {
@@ -274,4 +274,4 @@ TEST(Knee, RuleNames) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::knee_test

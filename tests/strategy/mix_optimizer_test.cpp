@@ -14,7 +14,7 @@
 #include "strategy/realistic_mix_instance.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::mix_optimizer_test {
 namespace {
 
 using test::budget_at_bpw;
@@ -389,4 +389,4 @@ TEST(MixOptimizer, RejectsBadInput) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::mix_optimizer_test

@@ -14,7 +14,7 @@
 
 #include "test_support.h"
 
-namespace qs {
+namespace qs::recipe_test {
 namespace {
 
 using test::expect_error_containing;
@@ -349,4 +349,4 @@ TEST(Recipe, MalformedRulesNameTheRuleAndLine) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::recipe_test

@@ -10,7 +10,7 @@
 #include "strategy/type_constraints.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::strategy_builder_test {
 namespace {
 
 MeasurementRow row(const std::string &tensor, const std::string &type, std::optional<double> kld,
@@ -265,4 +265,4 @@ TEST(StrategyBuilder, KneeBinsGreedyAndPareto) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::strategy_builder_test

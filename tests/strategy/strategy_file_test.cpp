@@ -19,7 +19,7 @@
 #include "strategy/strategy_model_check.h"
 #include "test_support.h"
 
-namespace qs {
+namespace qs::strategy_file_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -645,4 +645,4 @@ TEST(StrategyWrite, RefusesWhatWouldNotReadBack) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::strategy_file_test

@@ -14,7 +14,7 @@
 #include "test_support.h"
 #include "verify/svg_chart.h"
 
-namespace qs {
+namespace qs::compare_report_test {
 namespace {
 
 // A name as a file name may spell it: every character HTML gives a meaning.
@@ -307,4 +307,4 @@ TEST(CompareReport, WritesTheFileAndRefusesAnUnwritablePath) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::compare_report_test
