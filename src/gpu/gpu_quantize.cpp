@@ -9,6 +9,8 @@ namespace qs::gpu {
 namespace {
 
 constexpr std::pair<GgmlType, QuantizeRestoreFn> kGpuQuantizers[] = {
+    {GgmlType::IQ1_M, quantize_restore_iq1_m},
+    {GgmlType::IQ2_S, quantize_restore_iq2_s},
     {GgmlType::IQ3_XXS, quantize_restore_iq3_xxs},
     {GgmlType::IQ3_S, quantize_restore_iq3_s},
     {GgmlType::IQ4_NL, quantize_restore_iq4_nl},

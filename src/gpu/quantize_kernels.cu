@@ -3,11 +3,19 @@
 // the same bits; divisions and square roots are IEEE (no fast math) on both.
 #include "gpu/quantize_kernels.h"
 
+#include <cfloat>
 #include <cmath>
 #include <mutex>
 
 #include "gpu/cuda_check.h"
+#include "quant/iq1_block_search.h"
+#include "quant/iq1_blocks.h"
+#include "quant/iq2_block_search.h"
+#include "quant/iq2_blocks.h"
+#include "quant/iq2_grids.h"
+#include "quant/iq2_search.h"
 #include "quant/iq3_block_search.h"
+#include "quant/iq3_blocks.h"
 #include "quant/iq3_grids.h"
 #include "quant/iq4_blocks.h"
 
@@ -49,39 +57,33 @@ void upload_iq3_grids() {
   });
 }
 
-__device__ inline uint32_t iq3_grid_entry(Iq3Kind kind, int i) {
-  return kind == Iq3Kind::Xxs ? kIq3xxsGridOnGpu[i] : kIq3sGridOnGpu[i];
-}
-
-// The GPU's scores for iq3::search_block: a point's -2 P_i and Q_i computed when needed, with the
-// operations iq3_group_table_ref uses to fill the CPU's tables (so the same floats).
+// The GPU's scores for iq3::search_block: a point's -2 P_i and Q_i computed when needed by
+// iq3::point_sums, the function that fills the CPU's tables (iq3_group_table_ref), so the same floats.
+template <Iq3Kind kKind>
 struct Iq3GpuScorer {
-  Iq3Kind kind;
-  int n_points;
-  const float *a[iq3::kSubBlocks][iq3::kGroups];
+  static constexpr int kPoints = kKind == Iq3Kind::Xxs ? 256 : 512;
+  float wa[iq3::kSubBlocks][iq3::kGroups][4];  // w_k a_k of each group
   const float *w[iq3::kSubBlocks][iq3::kGroups];
 
+  __device__ static uint32_t grid_entry(int i) { return kKind == Iq3Kind::Xxs ? kIq3xxsGridOnGpu[i] : kIq3sGridOnGpu[i]; }
+
   __device__ void prepare(int ib, int g, const float *group_a, const float *group_w) {
-    a[ib][g] = group_a;
+    for (int k = 0; k < 4; ++k) wa[ib][g][k] = group_w[k] * group_a[k];
     w[ib][g] = group_w;
   }
   __device__ void sums(int ib, int g, int i, float &neg2p_i, float &q_i) const {
-    const uint32_t entry = iq3_grid_entry(kind, i);
-    const float *av = a[ib][g], *wv = w[ib][g];
-    const float m0 = static_cast<float>(entry & 0xff);
-    float p = (wv[0] * av[0]) * m0;
-    float q = wv[0] * (m0 * m0);
-    for (int k = 1; k < 4; ++k) {
-      const float m = static_cast<float>((entry >> (8 * k)) & 0xff);
-      p = iq3::mul_add(wv[k] * av[k], m, p);
-      q = iq3::mul_add(wv[k], m * m, q);
+    const uint32_t entry = grid_entry(i);
+    float m[4], m2[4];
+    for (int k = 0; k < 4; ++k) {
+      m[k] = static_cast<float>((entry >> (8 * k)) & 0xff);
+      m2[k] = m[k] * m[k];
     }
-    neg2p_i = -2.0f * p;
-    q_i = q;
+    iq3::point_sums(wa[ib][g], w[ib][g], m, m2, neg2p_i, q_i);
   }
+  // As the CPU's iq3_select_ref, with the steps in the inner loop: each point's sums made once.
   __device__ void select(int ib, int g, const float *steps, int n_steps, Iq3Selection *out) const {
     for (int j = 0; j < n_steps; ++j) out[j] = {0, INFINITY};
-    for (int i = 0; i < n_points; ++i) {
+    for (int i = 0; i < kPoints; ++i) {
       float neg2p_i, q_i;
       sums(ib, g, i, neg2p_i, q_i);
       for (int j = 0; j < n_steps; ++j) {
@@ -102,41 +104,157 @@ struct Iq3GpuScorer {
   }
 };
 
-// What the CPU's dequantize_iq3_xxs / _s read back from the block its packer writes for `code`
-// (an all-zero code: the all-zero block of a search that found nothing to store).
-template <Iq3Kind kKind>
-struct Iq3 {
-  using Block = Iq3BlockCode;
+// As the CPU's quantize_rows and dequantize in iq3.cpp: the block zeroed, the search's code packed
+// into it when the search found something to store, then the reference decoder.
+struct Iq3Xxs {
+  using Block = BlockIq3Xxs;
   static constexpr int kValues = iq3::kSuperBlock;
-  __device__ static void encode(const float *x, const float *importance, Block &code) {
-    Iq3GpuScorer scorer;
-    scorer.kind = kKind;
-    scorer.n_points = kKind == Iq3Kind::Xxs ? 256 : 512;
-    iq3::search_block(kKind, x, importance, scorer, code);
+  __device__ static void encode(const float *x, const float *importance, Block &block) {
+    Iq3GpuScorer<Iq3Kind::Xxs> scorer;
+    Iq3BlockCode code;
+    block = Block{};
+    if (iq3::search_block(Iq3Kind::Xxs, x, importance, scorer, code)) pack_iq3_xxs(code, block);
   }
-  __device__ static void decode(const Block &code, float *y) {
-    const float d = f16_to_f32(code.d);
-    for (int ib = 0; ib < iq3::kSubBlocks; ++ib) {
-      const int l = code.sub_scale[ib];
-      float db;
-      uint32_t sign_bits = 0;
-      if (kKind == Iq3Kind::Xxs) {
-        db = d * (0.5f + static_cast<float>(l)) * 0.5f;
-        for (int g = 0; g < 4; ++g) {  // 7 stored bits, the 8th makes the count even (kSignsIq2xs)
-          const uint32_t s7 = code.signs[ib][g] & 127u;
-          sign_bits |= (s7 | ((static_cast<uint32_t>(__popc(s7)) & 1u) << 7)) << (8 * g);
+  __device__ static void decode(const Block &block, float *y) {
+    decode_iq3_xxs_block<iq3::DecodeSubBlockRef>(block, kIq3xxsGridOnGpu, y);
+  }
+};
+
+struct Iq3S {
+  using Block = BlockIq3S;
+  static constexpr int kValues = iq3::kSuperBlock;
+  __device__ static void encode(const float *x, const float *importance, Block &block) {
+    Iq3GpuScorer<Iq3Kind::S> scorer;
+    Iq3BlockCode code;
+    block = Block{};
+    if (iq3::search_block(Iq3Kind::S, x, importance, scorer, code)) pack_iq3_s(code, block);
+  }
+  __device__ static void decode(const Block &block, float *y) { decode_iq3_s_block<iq3::DecodeSubBlockRef>(block, kIq3sGridOnGpu, y); }
+};
+
+// The IQ2_S grid and each entry's 4 pair codes (iq2_search.h's PairCodedGrid, pair p in byte p) in
+// constant memory: every thread of a warp reads the same entry at once while it scans a group.
+__constant__ uint64_t kIq2sGridOnGpu[1024];
+__constant__ uint32_t kIq2sPairCodesOnGpu[1024];
+static_assert(sizeof(kIq2sGridOnGpu) == sizeof(iq2s_grid));
+
+void upload_iq2s_tables() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const iq2::PairCodedGrid &grid = iq2::iq2s_pairs();
+    uint32_t codes[1024];
+    for (int g = 0; g < 1024; ++g) {
+      codes[g] = 0;
+      for (int p = 0; p < 4; ++p) codes[g] |= static_cast<uint32_t>(grid.codes[p][g]) << (8 * p);
+    }
+    cuda_check(cudaMemcpyToSymbol(kIq2sGridOnGpu, iq2s_grid.data(), sizeof(kIq2sGridOnGpu)), "IQ2_S grid");
+    cuda_check(cudaMemcpyToSymbol(kIq2sPairCodesOnGpu, codes, sizeof(codes)), "IQ2_S pair codes");
+  });
+}
+
+// The GPU's scores for iq2::search_block: an entry's 2A' and B computed when needed with
+// iq2::entry_sums, the function that fills the CPU's tables (so the same floats), from the pair
+// shares of the (two) groups of IQ2_S's sub-block in hand.
+struct Iq2sGpuScorer {
+  static constexpr int kGroupSlots = 2;  // IQ2_S's sub-blocks of 16 hold 2 groups of 8
+  iq2::PairTables pairs[kGroupSlots];
+  bool odd_parity[kGroupSlots];
+
+  __device__ void prepare(int k, const iq2::PairTables &group_pairs, bool odd) {
+    pairs[k] = group_pairs;
+    odd_parity[k] = odd;
+  }
+  __device__ void sums(int k, int g, float &a2, float &b) const {
+    const uint32_t codes = kIq2sPairCodesOnGpu[g];
+    iq2::entry_sums(pairs[k], codes & 0xff, (codes >> 8) & 0xff, (codes >> 16) & 0xff, codes >> 24, odd_parity[k], a2, b);
+  }
+  // As the CPU's scan_scalar, with the scales in the inner loop: each entry's sums made once.
+  __device__ void scan(int k, const float *u, int n_u, int *best) const {
+    float lowest[iq2::kLadderSteps];
+    for (int t = 0; t < n_u; ++t) {
+      lowest[t] = FLT_MAX;
+      best[t] = -1;
+    }
+    for (int g = 0; g < 1024; ++g) {
+      float a2, b;
+      sums(k, g, a2, b);
+      for (int t = 0; t < n_u; ++t) {
+        const float score = iq2::entry_score(a2, b, u[t]);
+        if (score < lowest[t]) {
+          lowest[t] = score;
+          best[t] = g;
         }
-      } else {
-        db = d * static_cast<float>(1 + 2 * l);
-        for (int g = 0; g < 4; ++g) sign_bits |= static_cast<uint32_t>(code.signs[ib][g]) << (8 * g);
-      }
-      for (int i = 0; i < iq3::kSubBlock; ++i) {
-        const int index = kKind == Iq3Kind::Xxs ? (code.grid_index[ib][i / 4] & 0xff) : (code.grid_index[ib][i / 4] & 0x1ff);
-        const float v = db * static_cast<float>((iq3_grid_entry(kKind, index) >> (8 * (i % 4))) & 0xff);
-        y[ib * iq3::kSubBlock + i] = (sign_bits >> i) & 1u ? -v : v;
       }
     }
   }
+  __device__ int best_candidate(const iq2::Candidates &candidates, float u, float *score) const {
+    return iq2::best_candidate_ref(candidates, u, score);
+  }
+  __device__ uint64_t grid_entry(int g) const { return kIq2sGridOnGpu[g]; }
+};
+
+struct Iq2S {
+  using Block = BlockIq2s;
+  static constexpr int kValues = iq2::kValues;
+  __device__ static void encode(const float *x, const float *importance, Block &block) {
+    Iq2sGpuScorer scorer;
+    iq2::encode_s_block(x, importance, scorer, block);
+  }
+  __device__ static void decode(const Block &block, float *y) { decode_iq2_s_block(block, kIq2sGridOnGpu, y); }
+};
+
+// The IQ1 grid and its search tables (iq_grid_search.h: 170 KiB of lattice map and 650 KiB of
+// neighbour lists, past constant memory's 64 KiB) in global memory, where each thread reads its own
+// keys' entries; the pointers in constant memory. Uploaded once, kept for the process's life.
+struct Iq1TablesOnGpu {
+  iq::GridSearchTables search;
+  const uint64_t *grid;
+};
+__constant__ Iq1TablesOnGpu kIq1TablesOnGpu;
+
+template <typename T>
+const T *upload_for_good(const T *host, size_t n, const char *what) {
+  void *device = nullptr;
+  cuda_check(cudaMalloc(&device, n * sizeof(T)), what);
+  cuda_check(cudaMemcpy(device, host, n * sizeof(T), cudaMemcpyHostToDevice), what);
+  return static_cast<const T *>(device);
+}
+
+void upload_iq1_tables() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const iq::GridSearch &search = iq::iq1s_search();
+    Iq1TablesOnGpu tables;
+    tables.search.map = upload_for_good(search.map.data(), search.map.size(), "IQ1 lattice map");
+    tables.search.neighbours = upload_for_good(search.neighbours.data(), search.neighbours.size(), "IQ1 neighbours");
+    tables.search.levels = upload_for_good(search.levels.data(), search.levels.size(), "IQ1 grid levels");
+    tables.grid = upload_for_good(iq1s_grid.data(), iq1s_grid.size(), "IQ1 grid");
+    cuda_check(cudaMemcpyToSymbol(kIq1TablesOnGpu, &tables, sizeof(tables)), "IQ1 tables");
+  });
+}
+
+// The GPU's Searcher for iq1_block_search.h (IQ1_M's part): its scalar references over the tables
+// in GPU memory.
+struct Iq1GpuSearcher {
+  iq::GridSearchTables tables;
+
+  __device__ iq1::Split iq1m_split(const float *x, const float *w, const bool *second_half, const float *level_plus,
+                                   const float *level_minus, float initial_scale) const {
+    return iq1::iq1m_split_ref(x, w, second_half, level_plus, level_minus, initial_scale);
+  }
+  __device__ int best_neighbour(uint16_t key, const float *x, const float *weight, float scale, const float *level_value,
+                                int8_t *L) const {
+    return iq1::best_neighbour_ref(tables, key, x, weight, scale, level_value, L);
+  }
+};
+
+struct Iq1M {
+  using Block = BlockIq1m;
+  static constexpr int kValues = iq1::kValues;
+  __device__ static void encode(const float *x, const float *importance, Block &block) {
+    iq1::encode_iq1_m_block(x, importance, Iq1GpuSearcher{kIq1TablesOnGpu.search}, block);
+  }
+  __device__ static void decode(const Block &block, float *y) { decode_iq1_m_block(block, kIq1TablesOnGpu.grid, y); }
 };
 
 // Thread i encodes block i of the matrix (row-major, blocks_per_row per row) and decodes it.
@@ -163,16 +281,28 @@ void launch(const float *x, float *restored, int64_t n_rows, int64_t n_cols, con
 
 }  // namespace
 
+void quantize_restore_iq1_m(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
+                            cudaStream_t stream) {
+  upload_iq1_tables();
+  launch<Iq1M>(x, restored, n_rows, n_cols, importance, stream, "IQ1_M quantize kernel");
+}
+
+void quantize_restore_iq2_s(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
+                            cudaStream_t stream) {
+  upload_iq2s_tables();
+  launch<Iq2S>(x, restored, n_rows, n_cols, importance, stream, "IQ2_S quantize kernel");
+}
+
 void quantize_restore_iq3_xxs(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
                               cudaStream_t stream) {
   upload_iq3_grids();
-  launch<Iq3<Iq3Kind::Xxs>>(x, restored, n_rows, n_cols, importance, stream, "IQ3_XXS quantize kernel");
+  launch<Iq3Xxs>(x, restored, n_rows, n_cols, importance, stream, "IQ3_XXS quantize kernel");
 }
 
 void quantize_restore_iq3_s(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
                             cudaStream_t stream) {
   upload_iq3_grids();
-  launch<Iq3<Iq3Kind::S>>(x, restored, n_rows, n_cols, importance, stream, "IQ3_S quantize kernel");
+  launch<Iq3S>(x, restored, n_rows, n_cols, importance, stream, "IQ3_S quantize kernel");
 }
 
 void quantize_restore_iq4_nl(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,

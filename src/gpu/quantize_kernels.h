@@ -1,6 +1,7 @@
 // Quantize-and-restore kernels: each encodes blocks of a row-major matrix in GPU memory with its
-// type's scalar reference (quant/*_blocks.h, the CPU's own code compiled for the GPU) and decodes
-// them at once, so `restored` holds what the type stores, as f32. One thread per block.
+// type's scalar reference (quant/*_blocks.h and *_block_search.h, the CPU's own code compiled for the
+// GPU) and decodes them at once, so `restored` holds what the type stores, as f32. One thread per
+// block.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,10 @@ namespace qs::gpu {
 using QuantizeRestoreFn = void (*)(const float *x, float *restored, int64_t n_rows, int64_t n_cols,
                                    const float *importance, cudaStream_t stream);
 
+void quantize_restore_iq1_m(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
+                            cudaStream_t stream);
+void quantize_restore_iq2_s(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
+                            cudaStream_t stream);
 void quantize_restore_iq3_xxs(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
                               cudaStream_t stream);
 void quantize_restore_iq3_s(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,

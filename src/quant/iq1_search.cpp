@@ -1,4 +1,5 @@
-// The IQ1 search kernels (see iq1_search.h): scalar references first, then the AVX-512 fast paths.
+// The IQ1 search kernels (see iq1_search.h): the scalar references are iq1_block_search.h's (shared
+// with the GPU); here the AVX-512 fast paths.
 #include "quant/iq1_search.h"
 
 #include <algorithm>
@@ -13,82 +14,9 @@
 namespace qs::iq1 {
 namespace {
 
-// ggml's selection rule, one candidate at a time.
-inline void consider(float sumqx, float sumq2, int i1, int i2, int shift, float &best_score, Split &best) {
-  if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-    best.scale = sumqx / sumq2;
-    best_score = best.scale * sumqx;
-    best.i1 = i1;
-    best.i2 = i2;
-    best.shift = shift;
-  }
-}
-
-Split iq1s_split_scalar(const float *sum_wx, const float *sum_w, int n, const float *xp, const float *xm,
-                        float initial_scale) {
-  Split best;
-  best.scale = initial_scale;
-  float best_score = -FLT_MAX;
-  for (int i1 = 0; i1 <= n; ++i1) {
-    for (int i2 = i1; i2 <= n; ++i2) {
-      const float low_x = sum_wx[i1] - sum_wx[0], mid_x = sum_wx[i2] - sum_wx[i1], high_x = sum_wx[n] - sum_wx[i2];
-      const float low_w = sum_w[i1] - sum_w[0], mid_w = sum_w[i2] - sum_w[i1], high_w = sum_w[n] - sum_w[i2];
-      consider(low_x * xp[0] + mid_x * xp[1] + high_x * xp[2],
-               low_w * xp[0] * xp[0] + mid_w * xp[1] * xp[1] + high_w * xp[2] * xp[2], i1, i2, 0, best_score, best);
-      consider(low_x * xm[0] + mid_x * xm[1] + high_x * xm[2],
-               low_w * xm[0] * xm[0] + mid_w * xm[1] * xm[1] + high_w * xm[2] * xm[2], i1, i2, 1, best_score, best);
-    }
-  }
-  return best;
-}
-
-// Level values of shift k in the first / second half: k < 2 means +delta first, k even +delta second.
-inline const float *first_half_levels(int k, const float *xp, const float *xm) { return k < 2 ? xp : xm; }
-inline const float *second_half_levels(int k, const float *xp, const float *xm) { return k % 2 == 0 ? xp : xm; }
-
-Split iq1m_split_scalar(const float *x, const float *w, const bool *second_half, const float *xp, const float *xm,
-                        float initial_scale) {
-  constexpr int n = 16;
-  Split best;
-  best.scale = initial_scale;
-  float best_score = -FLT_MAX;
-  for (int i1 = 0; i1 <= n; ++i1) {
-    for (int i2 = i1; i2 <= n; ++i2) {
-      float sumqx[4] = {}, sumq2[4] = {};
-      for (int j = 0; j < n; ++j) {
-        const int level = j < i1 ? 0 : j < i2 ? 1 : 2;
-        for (int k = 0; k < 4; ++k) {
-          const float q = (second_half[j] ? second_half_levels(k, xp, xm) : first_half_levels(k, xp, xm))[level];
-          sumqx[k] += w[j] * q * x[j];
-          sumq2[k] += w[j] * q * q;
-        }
-      }
-      for (int k = 0; k < 4; ++k) consider(sumqx[k], sumq2[k], i1, i2, k, best_score, best);
-    }
-  }
-  return best;
-}
-
 int best_neighbour_scalar(const iq::GridSearch &search, uint16_t key, const float *x, const float *weight,
                           float scale, const float *level_value, int8_t *L) {
-  const uint16_t *neighbours = search.neighbours_of(key);
-  const int count = neighbours[0];
-  float best_d2 = FLT_MAX;
-  int best = neighbours[1];  // ggml asserts one is found; only NaN input could leave none
-  for (int j = 1; j <= count; ++j) {
-    const auto &levels = search.levels[neighbours[j]];
-    float d2 = 0;
-    for (int i = 0; i < 8; ++i) {
-      const float diff = scale * level_value[levels[i]] - x[i];
-      d2 += weight[i] * diff * diff;
-    }
-    if (d2 < best_d2) {
-      best_d2 = d2;
-      best = neighbours[j];
-    }
-  }
-  for (int i = 0; i < 8; ++i) L[i] = search.levels[best][i];
-  return best;
+  return best_neighbour_ref(search.tables(), key, x, weight, scale, level_value, L);
 }
 
 #if defined(__AVX512F__)
@@ -290,7 +218,7 @@ int best_neighbour_avx512(const iq::GridSearch &search, uint16_t key, const floa
     iq::keep_smallest(d2, iq::lanes_in_use(count, base), base, best);
   }
   const int grid_index = neighbours[1 + (best.index < 0 ? 0 : best.index)];
-  for (int i = 0; i < 8; ++i) L[i] = search.levels[grid_index][i];
+  for (int i = 0; i < 8; ++i) L[i] = search.levels_of(grid_index)[i];
   return grid_index;
 }
 #endif
@@ -298,7 +226,7 @@ int best_neighbour_avx512(const iq::GridSearch &search, uint16_t key, const floa
 }  // namespace
 
 const Kernels &scalar_kernels() {
-  static const Kernels kernels{iq1s_split_scalar, iq1m_split_scalar, best_neighbour_scalar};
+  static const Kernels kernels{iq1s_split_ref, iq1m_split_ref, best_neighbour_scalar};
   return kernels;
 }
 

@@ -7,35 +7,20 @@
 
 #include <cstdint>
 
+#include "quant/iq1_block_search.h"
 #include "quant/iq_grid_search.h"
 
 namespace qs::iq1 {
 
-// A split of a sorted sub-block: positions [0, i1) take level 0 (-1), [i1, i2) level 1 (0), [i2, n)
-// level 2 (+1); `shift` picks the shifted level values; `scale` is the least-squares scale.
-struct Split {
-  int i1 = -1, i2 = -1;
-  int shift = -1;  // IQ1_S: 0 = +delta, 1 = -delta. IQ1_M: 0..3 = the two halves' deltas (see below)
-  float scale = 0;
-};
-
-// IQ1_S: n + 1 prefix sums of weight * x and of weight over the values in ascending order;
-// level_plus / level_minus: the 3 level values shifted by +delta / -delta. Tries every i1 <= i2 with
-// both shifts in ggml's order (i1, then i2, then +delta before -delta) and keeps a candidate when
-// sumqx^2 > best * sumq2 (best = scale * sumqx of the kept one). i1 = -1 if none qualifies.
+// IQ1_S: iq1s_split_ref (iq1_block_search.h).
 using Iq1sSplitFn = Split (*)(const float *sum_wx, const float *sum_w, int n, const float *level_plus,
                               const float *level_minus, float initial_scale);
 
-// IQ1_M, sub-blocks of 16 whose two halves of 8 have their own delta sign: shift k = 2 a + b with
-// a, b = 0 for +delta, 1 for -delta (first, second half). x[j], w[j]: the j-th smallest value and its
-// weight, second_half[j] whether it lies in the second half. For every i1 <= i2 the four shifts' sums
-// are accumulated value by value in sorted order (ggml's rounding) and the best kept as above.
+// IQ1_M: iq1m_split_ref (iq1_block_search.h).
 using Iq1mSplitFn = Split (*)(const float *x, const float *w, const bool *second_half, const float *level_plus,
                               const float *level_minus, float initial_scale);
 
-// Of the grid neighbours of the off-grid lattice point `key`, the one minimising
-// sum_i weight[i] * (scale * level_value[level_i] - x[i])^2 (first on ties); writes its levels to L
-// and returns its grid index.
+// best_neighbour_ref (iq1_block_search.h) over the tables of `search`.
 using BestNeighbourFn = int (*)(const iq::GridSearch &search, uint16_t key, const float *x, const float *weight,
                                 float scale, const float *level_value, int8_t *L);
 
@@ -47,5 +32,25 @@ struct Kernels {
 
 const Kernels &scalar_kernels();
 const Kernels &fast_kernels();  // the scalar ones without AVX-512
+
+// The block search's Searcher (iq1_block_search.h) on the CPU: `kernels` over the IQ1 grid's tables.
+struct KernelSearcher {
+  const iq::GridSearch &search;
+  const Kernels &kernels;
+  iq::GridSearchTables tables = search.tables();
+
+  Split iq1s_split(const float *sum_wx, const float *sum_w, int n, const float *level_plus, const float *level_minus,
+                   float initial_scale) const {
+    return kernels.iq1s_split(sum_wx, sum_w, n, level_plus, level_minus, initial_scale);
+  }
+  Split iq1m_split(const float *x, const float *w, const bool *second_half, const float *level_plus,
+                   const float *level_minus, float initial_scale) const {
+    return kernels.iq1m_split(x, w, second_half, level_plus, level_minus, initial_scale);
+  }
+  int best_neighbour(uint16_t key, const float *x, const float *weight, float scale, const float *level_value,
+                     int8_t *L) const {
+    return kernels.best_neighbour(search, key, x, weight, scale, level_value, L);
+  }
+};
 
 }  // namespace qs::iq1

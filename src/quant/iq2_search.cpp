@@ -1,10 +1,8 @@
-// The exhaustive IQ2 grid search (see iq2_search.h): pair-coded grids, the table build and scan kernels
-// (scalar reference, then the AVX-512 fast path), and the per-sub-block scale fit built on them.
+// The CPU's side of the IQ2 grid search (see iq2_search.h): pair-coded grids and the table build and
+// scan kernels (scalar reference, then the AVX-512 fast path).
 #include "quant/iq2_search.h"
 
-#include <algorithm>
 #include <cfloat>
-#include <cmath>
 #include <span>
 
 #include "quant/iq2_grids.h"
@@ -31,20 +29,10 @@ PairCodedGrid pair_code(std::span<const uint64_t> grid) {
   return coded;
 }
 
-// x86's minps semantics, written out so the scalar reference picks the same operand.
-inline float min_ps(float a, float b) { return a < b ? a : b; }
-
 void build_scalar(const PairCodedGrid &grid, const PairTables &pairs, bool odd_parity, GroupTable &table) {
   for (int g = 0; g < grid.size; ++g) {
-    const int c0 = grid.codes[0][g], c1 = grid.codes[1][g], c2 = grid.codes[2][g], c3 = grid.codes[3][g];
-    float a = (pairs.a[0][c0] + pairs.a[1][c1]) + (pairs.a[2][c2] + pairs.a[3][c3]);
-    const float b = (pairs.b[0][c0] + pairs.b[1][c1]) + (pairs.b[2][c2] + pairs.b[3][c3]);
-    if (odd_parity) {
-      const float flip = min_ps(min_ps(pairs.flip[0][c0], pairs.flip[1][c1]), min_ps(pairs.flip[2][c2], pairs.flip[3][c3]));
-      a = a - (flip + flip);
-    }
-    table.a2[g] = a + a;
-    table.b[g] = b;
+    entry_sums(pairs, grid.codes[0][g], grid.codes[1][g], grid.codes[2][g], grid.codes[3][g], odd_parity, table.a2[g],
+               table.b[g]);
   }
 }
 
@@ -53,27 +41,13 @@ void scan_scalar(const PairCodedGrid &grid, const GroupTable &table, const float
     float best_score = FLT_MAX;
     best[t] = -1;
     for (int g = 0; g < grid.size; ++g) {
-      const float score = std::fma(u[t], table.b[g], -table.a2[g]);
+      const float score = entry_score(table.a2[g], table.b[g], u[t]);
       if (score < best_score) {
         best_score = score;
         best[t] = g;
       }
     }
   }
-}
-
-int best_candidate_scalar(const Candidates &candidates, float u, float *score) {
-  int winner = 0;
-  float lowest = FLT_MAX;
-  for (int i = 0; i < candidates.n; ++i) {
-    const float s = std::fma(u, candidates.b[i], -candidates.a2[i]);
-    if (s < lowest) {
-      lowest = s;
-      winner = i;
-    }
-  }
-  *score = lowest;
-  return winner;
 }
 
 #if defined(__AVX512F__)
@@ -178,25 +152,6 @@ void scan_avx512(const PairCodedGrid &grid, const GroupTable &table, const float
 }
 #endif
 
-// Scales tried per sub-block, as multiples of amax / 43 (the scale putting the largest |x| on the
-// largest grid value): 12 steps of 7.2^(1/11) from 0.25 to 1.8, reaching up past 43 / 25 (the largest
-// |x| on the middle value) and down far enough to let a lone outlier be clipped when that costs less
-// than coarsening every other value.
-constexpr int kLadderSteps = 12;
-constexpr float kScaleLadder[kLadderSteps] = {0.25f,     0.299143f, 0.357947f, 0.42831f, 0.512504f, 0.613249f,
-                                              0.733797f, 0.878042f, 1.050642f, 1.25717f, 1.504296f, 1.8f};
-
-void add_candidate(Candidates &candidates, const GroupTable &table, int g) {
-  for (int i = 0; i < candidates.n; ++i) {
-    if (candidates.entry[i] == g) return;
-  }
-  if (candidates.n == kMaxCandidates) return;
-  candidates.entry[candidates.n] = static_cast<uint16_t>(g);
-  candidates.a2[candidates.n] = table.a2[g];
-  candidates.b[candidates.n] = table.b[g];
-  ++candidates.n;
-}
-
 }  // namespace
 
 const PairCodedGrid &iq2xxs_pairs() {
@@ -212,28 +167,8 @@ const PairCodedGrid &iq2s_pairs() {
   return grid;
 }
 
-PairTables make_pair_tables(const float *weight, const float *abs_x) {
-  PairTables pairs{};
-  for (int p = 0; p < 4; ++p) {
-    const int j0 = 2 * p, j1 = 2 * p + 1;
-    for (int l0 = 0; l0 < 3; ++l0) {
-      for (int l1 = 0; l1 < 3; ++l1) {
-        const int c = 3 * l0 + l1;
-        const float a0 = weight[j0] * abs_x[j0] * kGridValues[l0];
-        const float a1 = weight[j1] * abs_x[j1] * kGridValues[l1];
-        pairs.a[p][c] = a0 + a1;
-        pairs.b[p][c] = weight[j0] * (kGridValues[l0] * kGridValues[l0]) + weight[j1] * (kGridValues[l1] * kGridValues[l1]);
-        pairs.flip[p][c] = min_ps(a0, a1);
-      }
-    }
-  }
-  return pairs;
-}
-
-float entry_score(const GroupTable &table, int g, float u) { return std::fma(u, table.b[g], -table.a2[g]); }
-
 const Kernels &scalar_kernels() {
-  static const Kernels kernels{build_scalar, scan_scalar, best_candidate_scalar};
+  static const Kernels kernels{build_scalar, scan_scalar, best_candidate_ref};
   return kernels;
 }
 
@@ -244,71 +179,6 @@ const Kernels &fast_kernels() {
 #else
   return scalar_kernels();
 #endif
-}
-
-float fit_sub_block(const PairCodedGrid &grid, const Kernels &kernels, const float *x, const float *weight,
-                    int n_groups, bool even_parity, Candidates *candidates) {
-  GroupTable tables[4];
-  float amax = 0;
-  for (int k = 0; k < n_groups; ++k) {
-    float abs_x[8];
-    int n_negative = 0;
-    for (int j = 0; j < 8; ++j) {
-      abs_x[j] = std::fabs(x[8 * k + j]);
-      amax = std::max(amax, abs_x[j]);
-      n_negative += x[8 * k + j] < 0;
-    }
-    kernels.build(grid, make_pair_tables(weight + 8 * k, abs_x), even_parity && n_negative % 2, tables[k]);
-    candidates[k].n = 0;
-  }
-  // All zero: any scale fits; the candidates only need the entry of least magnitude (smallest B).
-  const float u0 = amax > 0 ? amax / 43 : 1.0f;
-
-  float u[kLadderSteps];
-  for (int t = 0; t < kLadderSteps; ++t) u[t] = u0 * kScaleLadder[t];
-  int best[4][kLadderSteps];
-  for (int k = 0; k < n_groups; ++k) {
-    kernels.scan(grid, tables[k], u, kLadderSteps, best[k]);
-    for (int t = 0; t < kLadderSteps; ++t) {
-      best[k][t] = std::max(best[k][t], 0);
-      add_candidate(candidates[k], tables[k], best[k][t]);
-    }
-  }
-  // Error at u, less the constant sum of w x^2: u * sum of the groups' best scores.
-  auto sub_block_error = [&](float scale, const int *entries) {
-    float sum = 0;
-    for (int k = 0; k < n_groups; ++k) sum += entry_score(tables[k], entries[k], scale);
-    return scale * sum;
-  };
-  int chosen[4] = {0, 0, 0, 0};  // stays 0 only if every error is NaN (non-finite input)
-  float best_u = u[0], best_error = FLT_MAX;
-  for (int t = 0; t < kLadderSteps; ++t) {
-    int entries[4];
-    for (int k = 0; k < n_groups; ++k) entries[k] = best[k][t];
-    const float error = sub_block_error(u[t], entries);
-    if (error < best_error) {
-      best_error = error;
-      best_u = u[t];
-      std::copy(entries, entries + n_groups, chosen);
-    }
-  }
-  if (amax == 0) return 0.0f;
-  // With the entries fixed the best scale is sum A' / sum B; rescan there (once: a second refit
-  // hardly ever helps) and keep it if the error falls.
-  float sum_a2 = 0, sum_b = 0;
-  for (int k = 0; k < n_groups; ++k) {
-    sum_a2 += tables[k].a2[chosen[k]];
-    sum_b += tables[k].b[chosen[k]];
-  }
-  if (!(sum_a2 > 0 && sum_b > 0)) return best_u;
-  const float refit = 0.5f * sum_a2 / sum_b;
-  int entries[4];
-  for (int k = 0; k < n_groups; ++k) {
-    kernels.scan(grid, tables[k], &refit, 1, &entries[k]);
-    entries[k] = std::max(entries[k], 0);
-    add_candidate(candidates[k], tables[k], entries[k]);
-  }
-  return sub_block_error(refit, entries) < best_error ? refit : best_u;
 }
 
 }  // namespace qs::iq2

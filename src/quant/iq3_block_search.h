@@ -15,29 +15,15 @@
 
 #include "core/half.h"
 #include "core/host_device.h"
+#include "quant/iq3_blocks.h"
 #include "quant/iq3_kernels.h"
 #include "quant/iq3_search.h"
 
 namespace qs::iq3 {
 
-constexpr int kSuperBlock = 256;
-constexpr int kSubBlock = 32;
-constexpr int kSubBlocks = kSuperBlock / kSubBlock;
 constexpr int kGroups = kSubBlock / 4;  // groups of 4 values per sub-block
 constexpr int kMaxSteps = 18;
 constexpr int kMaxScaleCandidates = 6;
-
-// One rounding where the CPU fuses multiply-adds (as iq3_kernels' vector kernels do); two plain
-// operations where it cannot. The GPU fuses: its bits are those of a CPU with FMA (every x86-64-v3).
-QS_HOST_DEVICE inline float mul_add(float a, float b, float c) {
-#if defined(__CUDA_ARCH__)
-  return fmaf(a, b, c);
-#elif defined(__FMA__)
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
 
 // Round to nearest, ties to even, for |x| < 2^22.
 QS_HOST_DEVICE inline int nearest_int(float x) {

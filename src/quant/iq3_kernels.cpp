@@ -16,31 +16,15 @@
 #endif
 
 namespace qs {
-namespace {
 
-// One rounding where the CPU fuses multiply-adds (as the vector kernels do); two plain operations
-// where it cannot (there the vector kernels are not built, and nothing can be contracted).
-inline float mul_add(float a, float b, float c) {
-#if defined(__FMA__)
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
-
-}  // namespace
+using iq3::mul_add;
 
 void iq3_group_table_ref(const Iq3GridColumns &grid, const float *a, const float *w, float *neg2p, float *q) {
   const float wa[4] = {w[0] * a[0], w[1] * a[1], w[2] * a[2], w[3] * a[3]};
   for (int i = 0; i < grid.n_points; ++i) {
-    float p = wa[0] * grid.m[0][i];
-    float qi = w[0] * grid.m2[0][i];
-    for (int k = 1; k < 4; ++k) {
-      p = mul_add(wa[k], grid.m[k][i], p);
-      qi = mul_add(w[k], grid.m2[k][i], qi);
-    }
-    neg2p[i] = -2.0f * p;
-    q[i] = qi;
+    const float m[4] = {grid.m[0][i], grid.m[1][i], grid.m[2][i], grid.m[3][i]};
+    const float m2[4] = {grid.m2[0][i], grid.m2[1][i], grid.m2[2][i], grid.m2[3][i]};
+    iq3::point_sums(wa, w, m, m2, neg2p[i], q[i]);
   }
 }
 

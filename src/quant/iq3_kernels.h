@@ -6,9 +6,44 @@
 // so one table of (-2 P_i, Q_i) per group serves every step the search tries.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
+#include "core/host_device.h"
+
 namespace qs {
+
+namespace iq3 {
+
+// One rounding where the CPU fuses multiply-adds (as the vector kernels do); two plain operations
+// where it cannot (there the vector kernels are not built, and nothing can be contracted). The GPU
+// fuses: its bits are those of a CPU with FMA (every x86-64-v3).
+QS_HOST_DEVICE inline float mul_add(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return fmaf(a, b, c);
+#elif defined(__FMA__)
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// -2 P_i and Q_i of one grid point with magnitudes m[k] and their squares m2[k], for a group's
+// w_k a_k (wa) and w_k (w): what a table holds (iq3_group_table_ref) and what the GPU computes when
+// it needs it (gpu/quantize_kernels.cu), one function so that the two are the same floats.
+QS_HOST_DEVICE inline void point_sums(const float *wa, const float *w, const float *m, const float *m2, float &neg2p,
+                                      float &q) {
+  float p = wa[0] * m[0];
+  float qi = w[0] * m2[0];
+  for (int k = 1; k < 4; ++k) {
+    p = mul_add(wa[k], m[k], p);
+    qi = mul_add(w[k], m2[k], qi);
+  }
+  neg2p = -2.0f * p;
+  q = qi;
+}
+
+}  // namespace iq3
 
 // Magnitudes of the grid laid out by value: m[k][i] is value k of grid point i, m2[k][i] its square.
 struct Iq3GridColumns {
@@ -22,7 +57,8 @@ struct Iq3Selection {
   float score;  // its s * Q_i - 2 P_i
 };
 
-// neg2p[i] = -2 P_i and q[i] = Q_i for one group; a and w hold the group's 4 values and weights.
+// neg2p[i] = -2 P_i and q[i] = Q_i for one group (iq3::point_sums); a and w hold the group's 4 values
+// and weights.
 void iq3_group_table_ref(const Iq3GridColumns &grid, const float *a, const float *w, float *neg2p, float *q);
 // For each step steps[j] (> 0): the grid point minimising steps[j] * q[i] + neg2p[i], into out[j].
 void iq3_select_ref(const float *neg2p, const float *q, int n_points, const float *steps, int n_steps,

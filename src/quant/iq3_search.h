@@ -1,6 +1,6 @@
 // The search behind the IQ3_XXS and IQ3_S quantizers, shared by both: per block of 256 values it
 // finds the f16 block scale, the 4-bit sub-block scales, a grid point per group of 4 magnitudes and
-// the signs. The bit packing into each type's block lives in iq3.cpp.
+// the signs. The bit packing into each type's block lives in iq3_blocks.h.
 #pragma once
 
 #include <cstdint>

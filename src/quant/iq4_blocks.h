@@ -1,7 +1,7 @@
 // IQ4_NL and IQ4_XS block by block: the on-disk blocks (ggml-common.h: block_iq4_nl, block_iq4_xs)
 // and the scalar reference of encoding and decoding one block. The same code runs on the CPU
 // (iq4.cpp, whose vector level pickers give the same bits) and in the GPU's quantizer kernels
-// (gpu/gpu_quantize.cu), which is why everything here is QS_HOST_DEVICE and free of the standard
+// (gpu/quantize_kernels.cu), which is why everything here is QS_HOST_DEVICE and free of the standard
 // library. A block's search is templated on its level picker: a type with a static
 // pick(x, inverse_scale, levels) for one block of 32 (PickLevelsRef, or a CPU's vector picker).
 #pragma once

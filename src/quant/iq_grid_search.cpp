@@ -2,6 +2,7 @@
 // itself: a grid byte is one of three values, read as level 0, 1 or 2.
 #include "quant/iq_grid_search.h"
 
+#include <array>
 #include <span>
 
 #include "quant/iq1_grids.h"
@@ -31,15 +32,14 @@ bool all_levels_below_3(int key) {
 GridSearch build(std::span<const uint64_t> grid, const LevelOfByte &level_of_byte, int n_shells) {
   GridSearch search;
   search.grid_size = static_cast<int>(grid.size());
-  search.levels.resize(grid.size());
+  search.levels.resize(8 * grid.size());
   search.map.assign(kLatticeKeys, 0);
   search.chunk_offset.assign(kLatticeKeys, 0);
   std::vector<bool> on_grid(kLatticeKeys, false);
   for (size_t g = 0; g < grid.size(); ++g) {
-    for (int j = 0; j < 8; ++j) {
-      search.levels[g][j] = level_of_byte[(grid[g] >> (8 * j)) & 0xff];
-    }
-    const uint16_t key = lattice_key(search.levels[g].data());
+    int8_t *levels = search.levels.data() + 8 * g;
+    for (int j = 0; j < 8; ++j) levels[j] = level_of_byte[(grid[g] >> (8 * j)) & 0xff];
+    const uint16_t key = lattice_key(levels);
     search.map[key] = static_cast<int32_t>(g);
     on_grid[key] = true;
   }
@@ -54,7 +54,7 @@ GridSearch build(std::span<const uint64_t> grid, const LevelOfByte &level_of_byt
     for (size_t g = 0; g < grid.size(); ++g) {
       int d2 = 0;
       for (int j = 0; j < 8; ++j) {
-        const int diff = search.levels[g][j] - ((key >> (2 * j)) & 3);
+        const int diff = search.levels[8 * g + j] - ((key >> (2 * j)) & 3);
         d2 += diff * diff;
       }
       by_distance[d2].push_back(static_cast<uint16_t>(g));
@@ -75,7 +75,7 @@ GridSearch build(std::span<const uint64_t> grid, const LevelOfByte &level_of_byt
       for (int j = 0; j < 8; ++j) {
         for (int lane = 0; lane < 16; ++lane) {
           const int n = chunk + lane;
-          search.chunk_levels.push_back(n < count ? search.levels[search.neighbours[offset + 1 + n]][j] : 0);
+          search.chunk_levels.push_back(n < count ? search.levels[8 * search.neighbours[offset + 1 + n] + j] : 0);
         }
       }
     }

@@ -1,7 +1,9 @@
 // The GPU's quantizers against the CPU's, type by type: the restored values (encode then decode)
 // equal the CPU quantizer's bit for bit, on LLM-like weights and on blocks chosen to break a
 // careless port (zeros, subnormals, huge and tiny magnitudes, constant blocks, values on the
-// midpoints between levels, a lone outlier), with and without an importance vector (zeros in it).
+// midpoints between levels, a lone outlier, points of the IQ1 and IQ2 lattices, repeated values that
+// tie in IQ1's sort, half-empty sub-blocks), with and without an importance vector (zeros in it).
+// No NaN or infinity: a GPU's NaN results carry other payload bits than an x86 CPU's.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -43,6 +45,17 @@ std::vector<float> test_matrix(int64_t &n_rows) {
   rows.push_back(row);                                            // a lone outlier per block
   for (int64_t j = 0; j < kCols; ++j) row[j] = j % 2 ? 0.5f : -0.5f;
   rows.push_back(row);                                            // alternating
+  // IQ2's lattice: magnitudes 8, 25, 43 times a step, signs mixed (on and off its grid).
+  const float iq2_magnitudes[3] = {8, 25, 43};
+  for (int64_t j = 0; j < kCols; ++j) row[j] = 0.001f * iq2_magnitudes[(j * 7 + j / 5) % 3] * (j % 3 == 1 ? -1.0f : 1.0f);
+  rows.push_back(row);
+  // IQ1's lattice shifted by delta, and so many equal values that the sort's ties and the
+  // splits' ties decide.
+  for (int64_t j = 0; j < kCols; ++j) row[j] = 0.02f * (static_cast<float>((j * 5 + j / 3) % 3) - 1.0f + 0.125f);
+  rows.push_back(row);
+  // Every second half of 8 empty (IQ1_M's halves take their own delta).
+  for (int64_t j = 0; j < kCols; ++j) row[j] = j % 16 < 8 ? 0.0f : 0.03f * std::sin(static_cast<float>(j * j));
+  rows.push_back(row);
   n_rows = static_cast<int64_t>(rows.size());
   std::vector<float> all;
   for (const auto &r : rows) all.insert(all.end(), r.begin(), r.end());
@@ -100,7 +113,7 @@ TEST(GpuQuantize, RestoredValuesEqualTheCpuQuantizersBitForBit) {
                               << " gpu " << gpu[static_cast<size_t>(std::max<int64_t>(first, 0))];
     }
   }
-  EXPECT_EQ(types, 4);  // IQ3_XXS, IQ3_S, IQ4_NL and IQ4_XS
+  EXPECT_EQ(types, 6);  // IQ1_M, IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL and IQ4_XS
 }
 
 TEST(GpuQuantize, TypesWithoutAKernelAreRefused) {
