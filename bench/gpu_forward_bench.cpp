@@ -279,6 +279,8 @@ void BM_QuantizeRestoreFfnWeight(benchmark::State &state, const char *type_name)
   state.counters["cpu_threads"] = pool.size();
   state.counters["gpu_speedup"] = cpu_seconds / gpu_seconds;
 }
+BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ1_M, "IQ1_M")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ2_S, "IQ2_S")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ3_XXS, "IQ3_XXS")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ3_S, "IQ3_S")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ4_NL, "IQ4_NL")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
