@@ -11,7 +11,7 @@
 #include "infer/imatrix_collect.h"
 #include "model/model_source.h"
 
-namespace qs {
+namespace qs::gpu_imatrix_test {
 namespace {
 
 const std::filesystem::path kModels = std::filesystem::path(QUANTSCOPE_SOURCE_DIR) / "models";
@@ -64,4 +64,4 @@ TEST(GpuImatrixCli, TheCommandWritesTheSameImatrixOnTheGpu) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gpu_imatrix_test

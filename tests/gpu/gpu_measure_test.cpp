@@ -18,7 +18,7 @@
 #include "measure/tensor_measurer.h"
 #include "quant/types.h"
 
-namespace qs {
+namespace qs::gpu_measure_test {
 namespace {
 
 const std::filesystem::path kRoot = QUANTSCOPE_SOURCE_DIR;
@@ -132,4 +132,4 @@ TEST(GpuMeasure, TheMeasureCommandRunsTheKldLevelOnTheGpu) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gpu_measure_test

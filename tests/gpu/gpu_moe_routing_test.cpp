@@ -10,7 +10,7 @@
 #include "gpu/moe_routing.h"
 #include "infer/moe.h"
 
-namespace qs {
+namespace qs::gpu_moe_routing_test {
 namespace {
 
 struct Routing {
@@ -92,4 +92,4 @@ TEST(GpuMoeRouting, ListsEachExpertsTokensInTokenOrder) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gpu_moe_routing_test

@@ -15,7 +15,7 @@
 #include "gpu/gpu_quantize.h"
 #include "quant/types.h"
 
-namespace qs {
+namespace qs::gpu_quantize_test {
 namespace {
 
 constexpr int64_t kCols = 512;
@@ -124,4 +124,4 @@ TEST(GpuQuantize, TypesWithoutAKernelAreRefused) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gpu_quantize_test

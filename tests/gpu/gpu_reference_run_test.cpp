@@ -7,7 +7,7 @@
 #include "measure/shipped_calibration.h"
 #include "measure/tensor_position.h"
 
-namespace qs {
+namespace qs::gpu_reference_run_test {
 namespace {
 
 TEST(GpuReferenceRun, AUnitFromItsProductEqualsTheUnitFromItsLayer) {
@@ -34,4 +34,4 @@ TEST(GpuReferenceRun, AUnitFromItsProductEqualsTheUnitFromItsLayer) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gpu_reference_run_test

@@ -20,7 +20,7 @@
 #include "infer/transformer.h"
 #include "model/model_source.h"
 
-namespace qs {
+namespace qs::gpu_transformer_test {
 namespace {
 
 const std::filesystem::path kRoot = QUANTSCOPE_SOURCE_DIR;
@@ -303,4 +303,4 @@ TEST(GpuPerplexity, TheCliRunsOnTheGpuAndSaysSo) {
 }
 
 }  // namespace
-}  // namespace qs
+}  // namespace qs::gpu_transformer_test
