@@ -46,7 +46,7 @@ for target in build-sanitizers/fuzz_*; do
 done
 
 echo "== tests (sanitizers)"
-ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-sanitizers --output-on-failure -j "$jobs" -LE slow
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-sanitizers --output-on-failure -j "$jobs"
 
 echo "== tests (Release)"
 # The GPU's tests (label cuda, built when nvcc is found) need a GPU: they run on one through
