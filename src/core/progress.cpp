@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace qs {
@@ -14,12 +15,25 @@ void ProgressBar::begin(const std::string &label, int64_t total) {
   label_ = label;
   total_ = total;
   done_ = 0;
+  work_start_.reset();
+  work_ = 0;
   start_ = last_draw_ = std::chrono::steady_clock::now();
   if (enabled_ && is_terminal_) draw(false);
 }
 
 void ProgressBar::advance(int64_t done) {
   std::lock_guard<std::mutex> lock(mutex_);
+  advance_locked(done);
+}
+
+void ProgressBar::advance_work(int64_t done, double work_fraction) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!work_start_) work_start_ = work_fraction;
+  work_ = work_fraction;
+  advance_locked(done);
+}
+
+void ProgressBar::advance_locked(int64_t done) {
   done_ = done;
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
@@ -44,13 +58,21 @@ void ProgressBar::draw(bool final_line) {
   std::string bar(static_cast<size_t>(filled), '#');
   bar.append(static_cast<size_t>(width - filled), '.');
   std::string eta = "--";
-  if (done_ > 0 && done_ < total_) eta = format_duration(elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_));
+  const std::optional<double> left =
+      work_start_ ? remaining_seconds(elapsed, work_ - *work_start_, 1.0 - work_)
+                  : remaining_seconds(elapsed, static_cast<double>(done_), static_cast<double>(total_ - done_));
+  if (left && done_ < total_) eta = format_duration(*left);
   const char *lead = is_terminal_ ? "\r\033[K" : "";
   std::fprintf(stderr, "%s%s [%s] %lld/%lld %3.0f%% %s elapsed, ETA %s", lead, label_.c_str(), bar.c_str(),
                static_cast<long long>(done_), static_cast<long long>(total_), fraction * 100.0,
                format_duration(elapsed).c_str(), final_line ? "0s" : eta.c_str());
   if (final_line || !is_terminal_) std::fputc('\n', stderr);
   std::fflush(stderr);
+}
+
+std::optional<double> remaining_seconds(double elapsed, double work_done, double work_left) {
+  if (!(work_done > 0)) return std::nullopt;
+  return elapsed / work_done * std::max(work_left, 0.0);
 }
 
 std::string format_duration(double seconds) {

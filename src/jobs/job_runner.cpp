@@ -2,6 +2,7 @@
 #include "jobs/job_runner.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -73,11 +74,12 @@ std::optional<JobState> JobRunner::stop_request() {
   return check.requested_state;
 }
 
-void JobRunner::commit_unit(const std::string &unit_key, const UnitResult &result, int64_t units_done) {
+void JobRunner::commit_unit(const std::string &unit_key, const UnitResult &result, int64_t units_done,
+                            std::optional<double> eta_seconds) {
   // This run's own pace: units finished before a crash took unknown time.
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   const auto remaining = static_cast<double>(std::max<int64_t>(units_total_ - units_done, 0));
-  const double eta = elapsed / static_cast<double>(units_committed_ + 1) * remaining;
+  const double eta = eta_seconds ? *eta_seconds : elapsed / static_cast<double>(units_committed_ + 1) * remaining;
   const auto check =
       store_.commit_unit(job_id_, lease_.token, unit_key, result, units_done, eta, options_.lease_seconds);
   if (!check.held) fail_lease_lost(cat("unit ", unit_key));
@@ -136,10 +138,27 @@ RunOutcome run_job(JobStore &store, int64_t job_id, const std::vector<std::strin
       return outcome;
     }
   }
+  // The work by cost, where the caller weighs units (RunOptions::unit_cost): the ETA's pace is this
+  // run's cost done over its time, from here (after the preparation).
+  std::map<std::string, double> cost;
+  double cost_total = 0, cost_done = 0;
+  if (options.unit_cost)
+    for (const auto &unit : units) {
+      const double c = std::max(options.unit_cost(unit), 0.0);
+      cost[unit] = c;
+      cost_total += c;
+      if (finished.count(unit)) cost_done += c;
+    }
+  const double cost_done_before = cost_done;
+  const auto units_started = std::chrono::steady_clock::now();
+  auto work_fraction = [&] { return cost_total > 0 ? cost_done / cost_total : 1.0; };
   if (progress) {
     progress->begin(options.progress_label.empty() ? cat(store.job(job_id).kind, " job ", job_id) : options.progress_label,
                     units_total);
-    progress->advance(outcome.units_done);
+    if (options.unit_cost)
+      progress->advance_work(outcome.units_done, work_fraction());
+    else
+      progress->advance(outcome.units_done);
   }
   std::optional<JobState> stop;
   try {
@@ -156,10 +175,19 @@ RunOutcome run_job(JobStore &store, int64_t job_id, const std::vector<std::strin
         if (progress) progress->end();
         return outcome;
       }
-      runner->commit_unit(unit, result, outcome.units_done + 1);
+      std::optional<double> eta;
+      if (options.unit_cost) {
+        cost_done += cost[unit];
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - units_started).count();
+        eta = remaining_seconds(elapsed, cost_done - cost_done_before, cost_total - cost_done);
+      }
+      runner->commit_unit(unit, result, outcome.units_done + 1, eta);
       ++outcome.units_done;
       ++outcome.units_run;
-      if (progress) progress->advance(outcome.units_done);
+      if (progress && options.unit_cost)
+        progress->advance_work(outcome.units_done, work_fraction());
+      else if (progress)
+        progress->advance(outcome.units_done);
     }
     outcome.state = stop ? *stop : JobState::done;
     runner->finish(outcome.state);

@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +45,10 @@ struct RunOptions {
   // model, a reference run), before the job's own progress begins; it may report on the sink it
   // is given (the options' progress, or one that discards). Throwing fails the job like a unit.
   std::function<void(ProgressSink &)> prepare;
+  // What a unit costs relative to the others (any positive scale), where units differ: the ETA
+  // (the job's row, the progress bar) then follows the cost left instead of the count left. Unset:
+  // every unit alike.
+  std::function<double(const std::string &unit)> unit_cost;
   // A secret the job needs and the job database never holds: the Hub token of a download, handed
   // over by the process that runs it (the download command's --token, the server's request).
   std::string hub_token;
@@ -89,9 +94,11 @@ class JobRunner {
   // to give up early (it then throws, and the job fails; or it finishes the unit and stops after).
   bool stop_requested_recently() const { return stop_seen_.load(); }
 
-  // Commits one finished unit with the progress (units_done of units_total) and a fresh ETA.
+  // Commits one finished unit with the progress (units_done of units_total) and a fresh ETA: the
+  // caller's `eta_seconds` where it weighs units by cost, else this run's pace per unit.
   // Throws qs::Error if the lease was lost (nothing is written then) or the database fails.
-  void commit_unit(const std::string &unit_key, const UnitResult &result, int64_t units_done);
+  void commit_unit(const std::string &unit_key, const UnitResult &result, int64_t units_done,
+                   std::optional<double> eta_seconds = std::nullopt);
 
   // Ends the run (done, failed, paused, cancelled) and gives the lease back.
   void finish(JobState state, const std::string &error = {});

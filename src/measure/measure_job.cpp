@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "infer/compute_device.h"
 #include "measure/tensor_measurer.h"
+#include "measure/unit_cost.h"
 
 namespace qs {
 namespace {
@@ -55,6 +56,7 @@ RunOutcome run_measure_job(JobStore &store, int64_t job_id, const RunOptions &op
   std::unique_ptr<CalibrationChunks> chunks;
   std::unique_ptr<TensorMeasurer> measurer;
   RunOptions run_options = options;
+  run_options.unit_cost = [costs = measurement_unit_costs(units, *model)](const std::string &key) { return costs.at(key); };
   run_options.prepare = [&](ProgressSink &progress) {
     const ComputeDevice device = parse_compute_device(request.device);
     const Imatrix *importance = imatrix ? &*imatrix : nullptr;

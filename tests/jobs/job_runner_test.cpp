@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <thread>
 
 #include "core/error.h"
 #include "jobs/job_runner.h"
@@ -70,6 +71,41 @@ TEST(JobRunner, RunsEveryUnitInOrderAndEndsDone) {
   EXPECT_TRUE(job.finished_at);
   EXPECT_FALSE(job.lease);  // given back
   EXPECT_FALSE(job.eta_seconds);
+}
+
+// Where units differ in cost (RunOptions::unit_cost), the ETA follows the cost left: after a
+// first unit of cost 1 that took at least 20 ms, 99 more cost-units are left, so the stored ETA is
+// at least 99 x 20 ms, where counting the two units left would say about 40 ms. The progress sink
+// hears the share of the cost done.
+TEST(JobRunner, TheEtaFollowsTheUnitsCostWhereTheyDiffer) {
+  test::ScratchDir dir;
+  JobStore store((dir / "jobs.db").string());
+  const int64_t id = store.create_job("measure", nlohmann::json::object(), 3);
+  const std::vector<std::string> units = fake_units(3);
+  const std::map<std::string, double> cost = {{units[0], 1}, {units[1], 1}, {units[2], 98}};
+  std::optional<double> eta_after_a;
+  struct WorkProgress final : ProgressSink {
+    std::vector<double> fractions;
+    void begin(const std::string &, int64_t) override {}
+    void advance(int64_t) override { ADD_FAILURE() << "advance without the work share"; }
+    void advance_work(int64_t, double fraction) override { fractions.push_back(fraction); }
+    void end() override {}
+  } progress;
+  RunOptions options;
+  options.unit_cost = [&](const std::string &unit) { return cost.at(unit); };
+  options.progress = &progress;
+  const RunOutcome outcome = run_job(
+      store, id, units,
+      [&](const std::string &key) {
+        if (key == units[0]) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (key == units[1]) eta_after_a = store.job(id).eta_seconds;
+        return fake_result(key);
+      },
+      options);
+  EXPECT_EQ(outcome.state, JobState::done);
+  ASSERT_TRUE(eta_after_a);
+  EXPECT_GE(*eta_after_a, 99 * 0.020);
+  EXPECT_EQ(progress.fractions, (std::vector<double>{0.0, 0.01, 0.02, 1.0}));
 }
 
 TEST(JobRunner, FailingUnitFailsTheJobAndResumeRetriesOnlyWhatIsLeft) {
