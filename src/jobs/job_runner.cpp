@@ -79,7 +79,7 @@ void JobRunner::commit_unit(const std::string &unit_key, const UnitResult &resul
   // This run's own pace: units finished before a crash took unknown time.
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   const auto remaining = static_cast<double>(std::max<int64_t>(units_total_ - units_done, 0));
-  const double eta = eta_seconds ? *eta_seconds : elapsed / static_cast<double>(units_committed_ + 1) * remaining;
+  const double eta = eta_seconds ? *eta_seconds : *remaining_seconds(elapsed, static_cast<double>(units_committed_ + 1), remaining);
   const auto check =
       store_.commit_unit(job_id_, lease_.token, unit_key, result, units_done, eta, options_.lease_seconds);
   if (!check.held) fail_lease_lost(cat("unit ", unit_key));
@@ -151,15 +151,17 @@ RunOutcome run_job(JobStore &store, int64_t job_id, const std::vector<std::strin
     }
   const double cost_done_before = cost_done;
   const auto units_started = std::chrono::steady_clock::now();
-  auto work_fraction = [&] { return cost_total > 0 ? cost_done / cost_total : 1.0; };
-  if (progress) {
-    progress->begin(options.progress_label.empty() ? cat(store.job(job_id).kind, " job ", job_id) : options.progress_label,
-                    units_total);
+  auto report_progress = [&] {
+    if (!progress) return;
     if (options.unit_cost)
-      progress->advance_work(outcome.units_done, work_fraction());
+      progress->advance_work(outcome.units_done, cost_total > 0 ? cost_done / cost_total : 1.0);
     else
       progress->advance(outcome.units_done);
-  }
+  };
+  if (progress)
+    progress->begin(options.progress_label.empty() ? cat(store.job(job_id).kind, " job ", job_id) : options.progress_label,
+                    units_total);
+  report_progress();
   std::optional<JobState> stop;
   try {
     for (const auto &unit : units) {
@@ -184,10 +186,7 @@ RunOutcome run_job(JobStore &store, int64_t job_id, const std::vector<std::strin
       runner->commit_unit(unit, result, outcome.units_done + 1, eta);
       ++outcome.units_done;
       ++outcome.units_run;
-      if (progress && options.unit_cost)
-        progress->advance_work(outcome.units_done, work_fraction());
-      else if (progress)
-        progress->advance(outcome.units_done);
+      report_progress();
     }
     outcome.state = stop ? *stop : JobState::done;
     runner->finish(outcome.state);

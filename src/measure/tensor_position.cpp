@@ -8,7 +8,7 @@
 
 namespace qs {
 
-int tensor_first_layer(const std::string &gguf_name, int n_layer) {
+std::optional<int> tensor_block(const std::string &gguf_name, int n_layer) {
   if (gguf_name == "token_embd.weight") return -1;
   if (gguf_name == "output.weight") return n_layer;
   if (gguf_name.rfind("blk.", 0) == 0) {
@@ -19,6 +19,11 @@ int tensor_first_layer(const std::string &gguf_name, int n_layer) {
       if (layer < n_layer) return layer;
     }
   }
+  return std::nullopt;
+}
+
+int tensor_first_layer(const std::string &gguf_name, int n_layer) {
+  if (const std::optional<int> block = tensor_block(gguf_name, n_layer)) return *block;
   fail("tensor ", gguf_name, " is not a weight the forward pass multiplies by");
 }
 

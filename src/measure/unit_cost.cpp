@@ -2,7 +2,8 @@
 #include "measure/unit_cost.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "measure/tensor_position.h"
 
 namespace qs {
 namespace {
@@ -14,17 +15,6 @@ constexpr double kUnitOverheadWeights = 4e7;
 // against 0.16 s a 58.7 M-weight FFN unit).
 constexpr double kPassShare = 1.0 / 6.0;
 
-// The block a tensor belongs to: -1 for the token embedding, n_layer for the output matrix and
-// anything outside the blocks.
-int block_of(const std::string &name, int n_layer) {
-  if (name == "token_embd.weight") return -1;
-  if (name.rfind("blk.", 0) != 0) return n_layer;
-  size_t end = 4;
-  int layer = 0;
-  for (; end < name.size() && std::isdigit(static_cast<unsigned char>(name[end])); ++end) layer = 10 * layer + (name[end] - '0');
-  return end > 4 ? layer : n_layer;
-}
-
 }  // namespace
 
 std::map<std::string, double> measurement_unit_costs(const std::vector<MeasurementUnit> &units,
@@ -32,10 +22,10 @@ std::map<std::string, double> measurement_unit_costs(const std::vector<Measureme
   const int n_layer = static_cast<int>(model.config().num_hidden_layers);
   // pass_weights[l]: the weights a pass starting at block l multiplies by (blocks l.. and the
   // output matrix; the embedding is a lookup).
-  std::vector<double> pass_weights(static_cast<size_t>(n_layer) + 2, 0.0);
+  std::vector<double> pass_weights(static_cast<size_t>(n_layer) + 1, 0.0);
   for (const auto &tensor : model.tensors()) {
-    const int block = block_of(tensor.name, n_layer);
-    if (block >= 0) pass_weights[static_cast<size_t>(block)] += static_cast<double>(tensor.n_elements());
+    const std::optional<int> block = tensor_block(tensor.name, n_layer);
+    if (block && *block >= 0) pass_weights[static_cast<size_t>(*block)] += static_cast<double>(tensor.n_elements());
   }
   for (int l = n_layer - 1; l >= 0; --l) pass_weights[static_cast<size_t>(l)] += pass_weights[static_cast<size_t>(l) + 1];
 
@@ -45,8 +35,8 @@ std::map<std::string, double> measurement_unit_costs(const std::vector<Measureme
     const double weights = tensor ? static_cast<double>(tensor->n_elements()) : 0.0;
     double cost = kUnitOverheadWeights + 2 * weights;
     if (unit.level == MetricLevel::kld) {
-      const int start = std::max(block_of(unit.tensor, n_layer), 0);
-      cost += kPassShare * pass_weights[static_cast<size_t>(std::min(start, n_layer))];
+      const int start = std::max(tensor_block(unit.tensor, n_layer).value_or(n_layer), 0);  // the embedding: from block 0
+      cost += kPassShare * pass_weights[static_cast<size_t>(start)];
     }
     costs[unit.key] = cost;
   }
