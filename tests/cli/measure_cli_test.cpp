@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_process.h"
+#include "cli/job_commands.h"
 #include "jobs/job_test_support.h"
 #include "jobs/measurements_csv.h"
 #include "test_support.h"
@@ -41,10 +42,7 @@ class MeasureCli : public ::testing::Test {
   }
 
   std::string export_csv(const std::string &database, int64_t id, const std::string &name) {
-    const auto path = (dir / name).string();
-    const CliRun exported = quantscope({"jobs", "export", std::to_string(id), "-o", path, "--db", database});
-    EXPECT_EQ(exported.exit_code, 0) << exported.err;
-    return test::slurp(path);
+    return test::export_job_csv(dir, database, id, name);
   }
 
   std::vector<SourcedRow> exported_rows(const std::string &database, int64_t id, const std::string &name) {
@@ -52,11 +50,7 @@ class MeasureCli : public ::testing::Test {
     return read_measurements_csv(dir / name);
   }
 
-  nlohmann::json list_json(const std::string &database) {
-    const CliRun listed = quantscope({"jobs", "list", "--json", "--db", database});
-    EXPECT_EQ(listed.exit_code, 0) << listed.err;
-    return nlohmann::json::parse(listed.out);
-  }
+  nlohmann::json list_json(const std::string &database) { return test::list_jobs_json(dir, database); }
 };
 
 // A kld sweep of 126 units (6 layers x 7 matrices x 3 types) that takes a few seconds.

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_process.h"
+#include "cli/job_commands.h"
 #include "jobs/job_test_support.h"
 #include "jobs/measurements_csv.h"
 #include "test_support.h"
@@ -46,17 +47,10 @@ class GpuMeasureJob : public ::testing::Test {
   }
 
   std::string export_csv(const std::string &database, const std::string &name) {
-    const auto path = (dir / name).string();
-    const CliRun exported = quantscope({"jobs", "export", "1", "-o", path, "--db", database});
-    EXPECT_EQ(exported.exit_code, 0) << exported.err;
-    return test::slurp(path);
+    return test::export_job_csv(dir, database, 1, name);
   }
 
-  nlohmann::json list_json(const std::string &database) {
-    const CliRun listed = quantscope({"jobs", "list", "--json", "--db", database});
-    EXPECT_EQ(listed.exit_code, 0) << listed.err;
-    return nlohmann::json::parse(listed.out);
-  }
+  nlohmann::json list_json(const std::string &database) { return test::list_jobs_json(dir, database); }
 
   int64_t units_done(const std::string &database) {
     const nlohmann::json jobs = list_json(database);
