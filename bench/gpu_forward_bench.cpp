@@ -285,6 +285,9 @@ BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ3_XXS, "IQ3_XXS")->UseManualTim
 BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ3_S, "IQ3_S")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ4_NL, "IQ4_NL")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
 BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, IQ4_XS, "IQ4_XS")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, Q5_K, "Q5_K")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, Q4_K, "Q4_K")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK_CAPTURE(BM_QuantizeRestoreFfnWeight, Q2_K, "Q2_K")->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
 
 void BM_ShippedModelPerplexityChunk(benchmark::State &state) {
   const auto source = qs::ModelSource::open(qs::bench::model_path());

@@ -9,6 +9,9 @@ namespace qs::gpu {
 namespace {
 
 constexpr std::pair<GgmlType, QuantizeRestoreFn> kGpuQuantizers[] = {
+    {GgmlType::Q2_K, quantize_restore_q2_k},
+    {GgmlType::Q4_K, quantize_restore_q4_k},
+    {GgmlType::Q5_K, quantize_restore_q5_k},
     {GgmlType::IQ1_M, quantize_restore_iq1_m},
     {GgmlType::IQ2_S, quantize_restore_iq2_s},
     {GgmlType::IQ3_XXS, quantize_restore_iq3_xxs},

@@ -18,6 +18,11 @@
 #include "quant/iq3_blocks.h"
 #include "quant/iq3_grids.h"
 #include "quant/iq4_blocks.h"
+#include "quant/importance.h"
+#include "quant/kquants.h"
+#include "quant/kquants_common.h"
+#include "quant/q2_k_blocks.h"
+#include "quant/q4_k_q5_k_blocks.h"
 
 namespace qs::gpu {
 namespace {
@@ -257,6 +262,31 @@ struct Iq1M {
   __device__ static void decode(const Block &block, float *y) { decode_iq1_m_block(block, kIq1TablesOnGpu.grid, y); }
 };
 
+// The k-quants: a super-block by the CPU's block code, its sub-blocks searched one by one (the CPU
+// searches a row's in batches; each search reads only its own block, so the fits are the same).
+// The weights are the floored importance (floored_weights_kernel below), as the CPU's row driver
+// passes them, or null.
+struct Q2K {
+  using Block = BlockQ2_K;
+  static constexpr int kValues = kSuperBlock;
+  __device__ static void encode(const float *x, const float *weights, Block &block) {
+    q2_k::encode_block_ref(x, weights, block);
+  }
+  __device__ static void decode(const Block &block, float *y) { q2_k::decode_block(block, y); }
+};
+
+template <int kBits, class BlockType>
+struct Q4KQ5K {
+  using Block = BlockType;
+  static constexpr int kValues = kSuperBlock;
+  __device__ static void encode(const float *x, const float *weights, Block &block) {
+    q4_k_q5_k::encode_block_ref<kBits>(x, weights, block);
+  }
+  __device__ static void decode(const Block &block, float *y) { q4_k_q5_k::decode_block(block, y); }
+};
+using Q4K = Q4KQ5K<4, BlockQ4_K>;
+using Q5K = Q4KQ5K<5, BlockQ5_K>;
+
 // Thread i encodes block i of the matrix (row-major, blocks_per_row per row) and decodes it.
 template <class Codec>
 __global__ void restore_kernel(const float *x, float *restored, int64_t n_blocks, int64_t blocks_per_row,
@@ -277,6 +307,48 @@ void launch(const float *x, float *restored, int64_t n_rows, int64_t n_cols, con
   const int grid = static_cast<int>((n_blocks + kThreads - 1) / kThreads);
   restore_kernel<Codec><<<grid, kThreads, 0, stream>>>(x, restored, n_blocks, per_row, importance);
   cuda_check(cudaGetLastError(), what);
+}
+
+// The CPU's floored_importance (the k-quants' row driver weighs every row by it): one block; its
+// first thread sums the importance in double in index order (importance_floor, the CPU's own code),
+// then every thread writes its columns.
+__global__ void floored_weights_kernel(const float *importance, int64_t n_cols, float floor_fraction, float *weights) {
+  __shared__ float row_floor;
+  if (threadIdx.x == 0) row_floor = importance_floor(importance, n_cols, floor_fraction);
+  __syncthreads();
+  for (int64_t j = threadIdx.x; j < n_cols; j += blockDim.x) weights[j] = floored_weight(importance[j], row_floor);
+}
+
+// Floats in stream-ordered GPU memory for one call: allocated and freed in the stream's order, so
+// the kernels queued between may still read them when the host returns.
+class StreamScratch {
+ public:
+  StreamScratch(size_t n, cudaStream_t stream, const char *what) : stream_(stream) {
+    cuda_check(cudaMallocAsync(reinterpret_cast<void **>(&data_), n * sizeof(float), stream), what);
+  }
+  StreamScratch(const StreamScratch &) = delete;
+  StreamScratch &operator=(const StreamScratch &) = delete;
+  ~StreamScratch() { cudaFreeAsync(data_, stream_); }
+  float *data() { return data_; }
+
+ private:
+  float *data_ = nullptr;
+  cudaStream_t stream_;
+};
+
+// launch() for a k-quant: with an importance vector, its floored weights are made once per call
+// and the blocks read them instead.
+template <class Codec>
+void launch_floored(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
+                    cudaStream_t stream, const char *what) {
+  if (!importance || n_cols == 0) {
+    launch<Codec>(x, restored, n_rows, n_cols, importance, stream, what);
+    return;
+  }
+  StreamScratch weights(static_cast<size_t>(n_cols), stream, what);
+  floored_weights_kernel<<<1, 256, 0, stream>>>(importance, n_cols, kKQuantImportanceFloor, weights.data());
+  cuda_check(cudaGetLastError(), what);
+  launch<Codec>(x, restored, n_rows, n_cols, weights.data(), stream, what);
 }
 
 }  // namespace
@@ -313,6 +385,21 @@ void quantize_restore_iq4_nl(const float *x, float *restored, int64_t n_rows, in
 void quantize_restore_iq4_xs(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
                              cudaStream_t stream) {
   launch<Iq4Xs>(x, restored, n_rows, n_cols, importance, stream, "IQ4_XS quantize kernel");
+}
+
+void quantize_restore_q2_k(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
+                           cudaStream_t stream) {
+  launch_floored<Q2K>(x, restored, n_rows, n_cols, importance, stream, "Q2_K quantize kernel");
+}
+
+void quantize_restore_q4_k(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
+                           cudaStream_t stream) {
+  launch_floored<Q4K>(x, restored, n_rows, n_cols, importance, stream, "Q4_K quantize kernel");
+}
+
+void quantize_restore_q5_k(const float *x, float *restored, int64_t n_rows, int64_t n_cols, const float *importance,
+                           cudaStream_t stream) {
+  launch_floored<Q5K>(x, restored, n_rows, n_cols, importance, stream, "Q5_K quantize kernel");
 }
 
 }  // namespace qs::gpu

@@ -1,4 +1,5 @@
-// Exact weighted errors of small blocks at given scales: the plain reference and the AVX-512 form.
+// Exact weighted errors of small blocks at given scales: the AVX-512 form beside the reference
+// (BlockErrorsRef in block_errors.h).
 #include "quant/block_errors.h"
 
 #include <cmath>
@@ -8,7 +9,7 @@
 namespace qs {
 
 BlockErrors::BlockErrors(const float *x, const float *w, int n, int n_blocks, bool fast)
-    : x_(x), w_(w), n_(n), n_blocks_(n_blocks), fast_(fast) {
+    : ref_(x, w, n, n_blocks), n_(n), fast_(fast) {
 #if defined(__AVX512F__)
   if (fast_) {
     for (int j = 0; j < n; ++j) {
@@ -43,18 +44,7 @@ void BlockErrors::symmetric(float lo, float hi, const float *d, float *err) cons
     return;
   }
 #endif
-  for (int b = 0; b < kLanes; ++b) {
-    const float *x = x_ + (b % n_blocks_) * n_;
-    const float *w = w_ ? w_ + (b % n_blocks_) * n_ : nullptr;
-    const float id = inverse_or_zero(d[b]);
-    float sum = 0.0f;
-    for (int j = 0; j < n_; ++j) {
-      const float q = clamp_level(std::nearbyint(x[j] * id), lo, hi);
-      const float diff = x[j] - d[b] * q;
-      sum += (w ? w[j] : 1.0f) * (diff * diff);
-    }
-    err[b] = sum;
-  }
+  ref_.symmetric(lo, hi, d, err);
 }
 
 void BlockErrors::affine(float nmax, const float *d, const float *m, float *err) const {
@@ -76,18 +66,7 @@ void BlockErrors::affine(float nmax, const float *d, const float *m, float *err)
     return;
   }
 #endif
-  for (int b = 0; b < kLanes; ++b) {
-    const float *x = x_ + (b % n_blocks_) * n_;
-    const float *w = w_ ? w_ + (b % n_blocks_) * n_ : nullptr;
-    const float id = inverse_or_zero(d[b]);
-    float sum = 0.0f;
-    for (int j = 0; j < n_; ++j) {
-      const float q = clamp_level(std::nearbyint((x[j] + m[b]) * id), 0.0f, nmax);
-      const float diff = x[j] - (d[b] * q - m[b]);
-      sum += (w ? w[j] : 1.0f) * (diff * diff);
-    }
-    err[b] = sum;
-  }
+  ref_.affine(nmax, d, m, err);
 }
 
 void BlockErrors::best_symmetric(float lo, float hi, const float *d, int n_d, float *err, int *k_best) const {
@@ -115,16 +94,7 @@ void BlockErrors::best_symmetric(float lo, float hi, const float *d, int n_d, fl
     return;
   }
 #endif
-  for (int k = 0; k < n_d; ++k) {
-    float e[kLanes];
-    symmetric(lo, hi, d + 16 * k, e);
-    for (int b = 0; b < kLanes; ++b) {
-      if (k == 0 || e[b] < err[b]) {
-        err[b] = e[b];
-        k_best[b] = k;
-      }
-    }
-  }
+  ref_.best_symmetric(lo, hi, d, n_d, err, k_best);
 }
 
 void BlockErrors::best_affine(float nmax, const float *d, int n_d, const float *m, int n_m, float *err, int *k_best,
@@ -158,19 +128,7 @@ void BlockErrors::best_affine(float nmax, const float *d, int n_d, const float *
     return;
   }
 #endif
-  for (int l = 0; l < n_m; ++l) {
-    for (int k = 0; k < n_d; ++k) {
-      float e[kLanes];
-      affine(nmax, d + 16 * k, m + 16 * l, e);
-      for (int b = 0; b < kLanes; ++b) {
-        if ((l == 0 && k == 0) || e[b] < err[b]) {
-          err[b] = e[b];
-          k_best[b] = k;
-          l_best[b] = l;
-        }
-      }
-    }
-  }
+  ref_.best_affine(nmax, d, n_d, m, n_m, err, k_best, l_best);
 }
 
 }  // namespace qs

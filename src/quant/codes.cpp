@@ -1,16 +1,14 @@
-// Nearest codes at a known scale: plain loop and AVX-512 (16 values per step).
+// Nearest codes at a known scale: the AVX-512 form (16 values per step) of nearest_codes_ref.
 #include "quant/codes.h"
-
-#include <cmath>
 
 #include "quant/levels.h"
 
 namespace qs {
 
 void nearest_codes(const float *x, int n, float d, float offset, float lo, float hi, uint8_t *codes, bool fast) {
-  const float id = inverse_or_zero(d);
 #if defined(__AVX512F__)
   if (fast) {
+    const float id = inverse_or_zero(d);
     const __m512 vid = _mm512_set1_ps(id), voff = _mm512_set1_ps(offset);
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     const __m512i shift = _mm512_set1_epi32(-static_cast<int>(lo));
@@ -22,9 +20,7 @@ void nearest_codes(const float *x, int n, float d, float offset, float lo, float
     return;
   }
 #endif
-  for (int j = 0; j < n; ++j) {
-    codes[j] = static_cast<uint8_t>(nearest_level((x[j] - offset) * id, lo, hi) - static_cast<int>(lo));
-  }
+  nearest_codes_ref(x, n, d, offset, lo, hi, codes);
 }
 
 }  // namespace qs

@@ -2,8 +2,9 @@
 // equal the CPU quantizer's bit for bit, on LLM-like weights and on blocks chosen to break a
 // careless port (zeros, subnormals, huge and tiny magnitudes, constant blocks, values on the
 // midpoints between levels, a lone outlier, points of the IQ1 and IQ2 lattices, repeated values that
-// tie in IQ1's sort, half-empty sub-blocks), with and without an importance vector (zeros in it).
-// No NaN or infinity: a GPU's NaN results carry other payload bits than an x86 CPU's.
+// tie in IQ1's sort, half-empty sub-blocks), with and without an importance vector (zeros in it);
+// and the k-quants on rows long enough that the CPU searches them in several batches of
+// super-blocks. No NaN or infinity: a GPU's NaN results carry other payload bits than an x86 CPU's.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -62,28 +63,29 @@ std::vector<float> test_matrix(int64_t &n_rows) {
   return all;
 }
 
-std::vector<float> importance_vector() {
+std::vector<float> importance_vector(int64_t n_cols = kCols) {
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.0f, 1.5f);
-  std::vector<float> w(kCols);
-  for (int64_t j = 0; j < kCols; ++j) w[j] = j % 37 == 0 ? 0.0f : std::exp(normal(rng));
+  std::vector<float> w(n_cols);
+  for (int64_t j = 0; j < n_cols; ++j) w[j] = j % 37 == 0 ? 0.0f : std::exp(normal(rng));
   return w;
 }
 
-std::vector<float> restore_on_cpu(const QuantType &type, const std::vector<float> &x, int64_t n_rows, const float *importance) {
-  std::vector<uint8_t> bytes(static_cast<size_t>(n_rows) * type.row_bytes(kCols));
-  type.quantize(x.data(), bytes.data(), n_rows, kCols, importance);
+std::vector<float> restore_on_cpu(const QuantType &type, const std::vector<float> &x, int64_t n_rows, const float *importance,
+                                  int64_t n_cols = kCols) {
+  std::vector<uint8_t> bytes(static_cast<size_t>(n_rows) * type.row_bytes(n_cols));
+  type.quantize(x.data(), bytes.data(), n_rows, n_cols, importance);
   std::vector<float> y(x.size());
   type.dequantize(bytes.data(), y.data(), static_cast<int64_t>(x.size()));
   return y;
 }
 
 std::vector<float> restore_on_gpu(const QuantType &type, const std::vector<float> &x, int64_t n_rows,
-                                  const std::vector<float> *importance) {
+                                  const std::vector<float> *importance, int64_t n_cols = kCols) {
   gpu::DeviceBuffer<float> in, out, weights;
   in.upload(x.data(), x.size(), nullptr);
   if (importance) weights.upload(importance->data(), importance->size(), nullptr);
-  gpu::quantize_restore(type, in.data(), out.reserve(x.size()), n_rows, kCols, importance ? weights.data() : nullptr,
+  gpu::quantize_restore(type, in.data(), out.reserve(x.size()), n_rows, n_cols, importance ? weights.data() : nullptr,
                         nullptr);
   std::vector<float> y(x.size());
   out.download(y.data(), y.size(), nullptr);
@@ -113,13 +115,38 @@ TEST(GpuQuantize, RestoredValuesEqualTheCpuQuantizersBitForBit) {
                               << " gpu " << gpu[static_cast<size_t>(std::max<int64_t>(first, 0))];
     }
   }
-  EXPECT_EQ(types, 6);  // IQ1_M, IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL and IQ4_XS
+  EXPECT_EQ(types, 9);  // Q2_K, Q4_K, Q5_K, IQ1_M, IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL and IQ4_XS
+}
+
+// The CPU searches a k-quant row's sub-blocks in batches of 16 super-blocks, the GPU one super-block
+// per thread: rows of 40 super-blocks (two batches and a part), the importance floored over the
+// whole row (its mean, summed in double, sets every weight's floor).
+TEST(GpuQuantize, KQuantsOnLongRowsEqualTheCpuBitForBit) {
+  constexpr int64_t kLongCols = 40 * 256, kLongRows = 6;
+  std::mt19937 rng(23);
+  std::student_t_distribution<float> heavy(3.0f);
+  std::vector<float> x(static_cast<size_t>(kLongRows * kLongCols));
+  for (float &v : x) v = 0.02f * heavy(rng);
+  for (int64_t j = 0; j < 300; ++j) x[static_cast<size_t>(kLongCols + j)] = 0.0f;  // a zero super-block and a part
+  for (int64_t j = 0; j < kLongCols; ++j) x[static_cast<size_t>(2 * kLongCols + j)] *= j % 512 < 256 ? 1e-3f : 40.0f;
+  const std::vector<float> importance = importance_vector(kLongCols);
+  for (const char *name : {"Q2_K", "Q4_K", "Q5_K"}) {
+    const QuantType &type = quant_type_by_name(name);
+    ASSERT_TRUE(gpu::quantizes_on_gpu(type)) << name;
+    for (const std::vector<float> *w : {static_cast<const std::vector<float> *>(nullptr), &importance}) {
+      const std::vector<float> cpu = restore_on_cpu(type, x, kLongRows, w ? w->data() : nullptr, kLongCols);
+      const std::vector<float> gpu = restore_on_gpu(type, x, kLongRows, w, kLongCols);
+      int64_t differing = 0;
+      for (size_t i = 0; i < cpu.size(); ++i) differing += std::memcmp(&cpu[i], &gpu[i], sizeof(float)) != 0;
+      EXPECT_EQ(differing, 0) << name << (w ? " with importance" : "");
+    }
+  }
 }
 
 TEST(GpuQuantize, TypesWithoutAKernelAreRefused) {
-  EXPECT_FALSE(gpu::quantizes_on_gpu(quant_type_by_name("Q4_K")));
+  EXPECT_FALSE(gpu::quantizes_on_gpu(quant_type_by_name("Q8_0")));
   gpu::DeviceBuffer<float> buffer(kCols);
-  EXPECT_THROW(gpu::quantize_restore(quant_type_by_name("Q4_K"), buffer.data(), buffer.data(), 1, kCols, nullptr, nullptr),
+  EXPECT_THROW(gpu::quantize_restore(quant_type_by_name("Q8_0"), buffer.data(), buffer.data(), 1, kCols, nullptr, nullptr),
                Error);
 }
 

@@ -1,6 +1,7 @@
 // Q2_K, Q3_K, Q4_K, Q5_K, Q6_K: hand-made super-blocks decode to the values the format defines, the
-// packed scale layouts round-trip every value through the decoding ggml uses, and values on a
-// type's grid survive quantization exactly.
+// packed scale layouts round-trip every value through the decoding ggml uses, values on a type's
+// grid survive quantization exactly, and one super-block at a time by the scalar references (the
+// GPU's way) gives the row quantizers' bytes.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +10,11 @@
 #include <vector>
 
 #include "quant/block_errors.h"
+#include "quant/importance.h"
 #include "quant/kquants.h"
+#include "quant/kquants_common.h"
+#include "quant/q2_k_blocks.h"
+#include "quant/q4_k_q5_k_blocks.h"
 #include "quant/types.h"
 
 namespace qs::kquants_test {
@@ -290,6 +295,49 @@ TEST(KQuantQuantize, AllZeroSuperBlockDecodesToZero) {
     type.dequantize(q.data(), y.data(), 256);
     for (int i = 0; i < 256; ++i) ASSERT_EQ(y[i], 0.0f) << type.name << " " << i;
   }
+}
+
+// The GPU quantizes a k-quant one super-block at a time with the scalar references alone
+// (encode_block_ref, on the row's floored importance); the CPU searches a row's sub-blocks in
+// batches of 16 super-blocks and may take the AVX-512 forms. Rows of 40 super-blocks (two whole
+// batches and a part) must give the same bytes either way.
+template <class Block, class Encode>
+void expect_blocks_equal_rows(GgmlType id, Encode encode_block_ref) {
+  constexpr int64_t kCols = 40 * 256, kRows = 3;
+  std::mt19937 rng(17);
+  std::student_t_distribution<float> heavy(3.0f);
+  std::normal_distribution<float> normal(0.0f, 1.5f);
+  std::vector<float> x(kRows * kCols), importance(kCols);
+  for (float &v : x) v = 0.02f * heavy(rng);
+  for (int64_t j = 0; j < 300; ++j) x[kCols + j] = 0.0f;  // an all-zero super-block and a part
+  for (int64_t j = 0; j < kCols; ++j) importance[j] = j % 37 == 0 ? 0.0f : std::exp(normal(rng));
+  const QuantType &type = quant_type(id);
+  for (const float *imatrix : {static_cast<const float *>(nullptr), static_cast<const float *>(importance.data())}) {
+    const std::vector<float> weights =
+        imatrix ? floored_importance(imatrix, kCols, kKQuantImportanceFloor) : std::vector<float>();
+    std::vector<Block> blocks(kRows * kCols / 256);
+    for (int64_t i = 0; i < static_cast<int64_t>(blocks.size()); ++i) {
+      const int64_t column = (i % (kCols / 256)) * 256;
+      encode_block_ref(x.data() + i * 256, imatrix ? weights.data() + column : nullptr, blocks[i]);
+    }
+    for (Quantize quantize : {type.quantize, type.quantize_ref}) {
+      std::vector<uint8_t> rows(blocks.size() * sizeof(Block));
+      quantize(x.data(), rows.data(), kRows, kCols, imatrix);
+      EXPECT_EQ(0, std::memcmp(rows.data(), blocks.data(), rows.size())) << type.name << (imatrix ? " weighted" : "");
+    }
+  }
+}
+
+TEST(KQuantQuantize, OneSuperBlockAtATimeEqualsTheRowQuantizer) {
+  expect_blocks_equal_rows<BlockQ2_K>(GgmlType::Q2_K, [](const float *x, const float *w, BlockQ2_K &b) {
+    q2_k::encode_block_ref(x, w, b);
+  });
+  expect_blocks_equal_rows<BlockQ4_K>(GgmlType::Q4_K, [](const float *x, const float *w, BlockQ4_K &b) {
+    q4_k_q5_k::encode_block_ref<4>(x, w, b);
+  });
+  expect_blocks_equal_rows<BlockQ5_K>(GgmlType::Q5_K, [](const float *x, const float *w, BlockQ5_K &b) {
+    q4_k_q5_k::encode_block_ref<5>(x, w, b);
+  });
 }
 
 TEST(BlockErrors, FastEqualsReferenceBitForBit) {
