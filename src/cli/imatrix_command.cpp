@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.h"
+#include "cli/device_options.h"
 #include "core/output_path.h"
 #include "core/progress.h"
 #include "infer/imatrix_collect.h"
@@ -18,6 +19,7 @@ struct Options {
   int64_t chunks = -1;
   int threads = 0;
   std::string device = "auto";
+  std::string precision = "fp32";
   bool process_output = false;
   bool json = false;
 };
@@ -32,6 +34,7 @@ void run_imatrix_command(const Options &o) {
   request.max_chunks = o.chunks;
   request.n_threads = o.threads;
   request.device = o.device;
+  request.precision = o.precision;
   request.include_output = o.process_output;
   ProgressBar bar(!o.json);
   const Imatrix imatrix = run_imatrix(request, &bar);
@@ -57,8 +60,8 @@ const CommandRegistration registration{55, [](CLI::App &app) {
   cmd->add_option("--ctx", o->n_ctx, "Tokens per chunk")->capture_default_str();
   cmd->add_option("--chunks", o->chunks, "Process at most this many chunks (default: all)");
   cmd->add_option("--threads", o->threads, "Worker threads (default: all cores)");
-  cmd->add_option("--device", o->device, "Where the forward pass runs: auto (the GPU when there is one), cpu, cuda")
-      ->default_val("auto");
+  add_device_options(cmd, o->device, o->precision,
+                     "Where the forward pass runs: auto (the GPU when there is one), cpu, cuda");
   cmd->add_flag("--process-output", o->process_output, "Also collect output.weight (llama-imatrix leaves it out)");
   cmd->add_flag("--json", o->json, "Print the result as JSON");
   cmd->callback([o] { run_imatrix_command(*o); });

@@ -7,6 +7,7 @@
 
 #include "cli/command_registry.h"
 #include "cli/db_option.h"
+#include "cli/device_options.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "jobs/job_kinds.h"
@@ -96,8 +97,8 @@ const CommandRegistration registration{45, [](CLI::App &app) {
       ->capture_default_str();
   cmd->add_option("--ctx", r.n_ctx, "Tokens per calibration chunk")->capture_default_str();
   cmd->add_option("--chunks", r.max_chunks, "Calibration chunks (-1: the whole text)")->capture_default_str();
-  cmd->add_option("--device", r.device, "Where the layer and kld levels run: auto (the GPU when there is one), cpu, cuda")
-      ->default_val("auto");
+  add_device_options(cmd, r.device, r.precision,
+                     "Where the layer and kld levels run: auto (the GPU when there is one), cpu, cuda");
   cmd->add_option("--threads", options->threads, "Worker threads (default: all cores); keep it when resuming: another count moves the last digits of the model metrics");
   cmd->add_flag("--detach", options->detach, "Only create the job (queued); `jobs resume` or the server runs it");
   cmd->add_flag("--json", options->json, "Print the outcome as JSON");

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command_registry.h"
+#include "cli/device_options.h"
 #include "core/output_path.h"
 #include "core/progress.h"
 #include "infer/perplexity_run.h"
@@ -118,8 +119,8 @@ const CommandRegistration registration{40, [](CLI::App &app) {
   cmd->add_option("--kl-base", request->kl_base,
                   "Compare with log-probs saved by --save-logits (its tokens and context are used)");
   cmd->add_option("--threads", request->n_threads, "Worker threads (default: all cores)");
-  cmd->add_option("--device", request->device, "Where the forward pass runs: auto (the GPU when there is one), cpu, cuda")
-      ->default_val("auto");
+  add_device_options(cmd, request->device, request->precision,
+                     "Where the forward pass runs: auto (the GPU when there is one), cpu, cuda");
   cmd->add_flag("--json", *json, "Print JSON instead of a table");
   cmd->callback([request, json] {
     ProgressBar bar;

@@ -61,8 +61,15 @@ GpuTransformer::~GpuTransformer() {
 
 std::string GpuTransformer::device_name() const {
   cudaDeviceProp props{};
-  if (cudaGetDeviceProperties(&props, device_) != cudaSuccess) return "cuda:" + std::to_string(device_);
-  return "cuda:" + std::to_string(device_) + " (" + props.name + ")";
+  std::string details = cudaGetDeviceProperties(&props, device_) == cudaSuccess ? props.name : "";
+  if (precision_ == ProductPrecision::tf32) details += details.empty() ? "tf32" : ", tf32";
+  return "cuda:" + std::to_string(device_) + (details.empty() ? "" : " (" + details + ")");
+}
+
+void GpuTransformer::set_product_precision(ProductPrecision precision) {
+  const cublasMath_t mode = precision == ProductPrecision::tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+  blas_check(gpu::cublas().set_math_mode(blas_, mode), "setting the products' precision");
+  precision_ = precision;
 }
 
 void GpuTransformer::set_weight(std::string_view name, const std::vector<int64_t> &shape, std::span<const float> values) {

@@ -19,6 +19,7 @@
 #include <cuda_runtime_api.h>
 
 #include "gpu/device_buffer.h"
+#include "infer/compute_device.h"
 #include "infer/layer_stage.h"
 #include "infer/logits_pass.h"
 #include "infer/rope.h"
@@ -63,7 +64,10 @@ class GpuTransformer : public LogitsPass {
 
   const TransformerConfig &config() const override { return config_; }
   int n_threads() const override { return n_threads_; }
+  // "cuda:0 (<GPU name>)", with ", tf32" when the products are TF32.
   std::string device_name() const override;
+  // fp32 (as constructed) or TF32 products from here on, attention's included.
+  void set_product_precision(ProductPrecision precision);
   // The only sink served is an ImatrixCollector (its sums are made on the GPU); others throw.
   void forward(std::span<const int32_t> tokens, float *logits, ActivationSink *sink = nullptr,
                int64_t first_logit = 0) override;
@@ -149,6 +153,7 @@ class GpuTransformer : public LogitsPass {
   int n_threads_ = 1;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
+  ProductPrecision precision_ = ProductPrecision::fp32;
   std::map<std::string, DeviceWeight, std::less<>> weights_;
   const Entry *token_embd_ = nullptr, *output_norm_ = nullptr, *output_ = nullptr;
   std::vector<Layer> layers_;

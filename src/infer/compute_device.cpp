@@ -46,10 +46,28 @@ ComputeDevice parse_compute_device(std::string_view flag) {
 
 const char *compute_device_name(ComputeDevice device) { return device == ComputeDevice::cuda ? "cuda" : "cpu"; }
 
+ProductPrecision parse_product_precision(std::string_view flag, ComputeDevice device) {
+  if (flag == "fp32") return ProductPrecision::fp32;
+  if (flag == "tf32") {
+    if (device != ComputeDevice::cuda)
+      fail("--precision tf32: TF32 is the GPU's tensor-core mode (--device cuda); the CPU's products are fp32");
+    return ProductPrecision::tf32;
+  }
+  fail("--precision: '", flag, "' is not one of fp32, tf32");
+}
+
+const char *product_precision_name(ProductPrecision precision) {
+  return precision == ProductPrecision::tf32 ? "tf32" : "fp32";
+}
+
 std::unique_ptr<LogitsPass> load_logits_pass(const ModelSource &source, ComputeDevice device, int n_threads,
-                                             ProgressSink *progress) {
+                                             ProgressSink *progress, ProductPrecision precision) {
 #ifdef QUANTSCOPE_HAS_CUDA
-  if (device == ComputeDevice::cuda) return GpuTransformer::load(source, n_threads, progress);
+  if (device == ComputeDevice::cuda) {
+    auto model = GpuTransformer::load(source, n_threads, progress);
+    model->set_product_precision(precision);
+    return model;
+  }
 #else
   if (device == ComputeDevice::cuda) fail("this quantscope was built without the CUDA backend");
 #endif

@@ -98,9 +98,10 @@ Imatrix collect_imatrix(LogitsPass &model, std::span<const int32_t> tokens, cons
 Imatrix run_imatrix(const ImatrixRequest &request, ProgressSink *progress) {
   if (request.output.empty()) fail("imatrix: give an output file (-o)");
   const ComputeDevice device = parse_compute_device(request.device);
+  const ProductPrecision precision = parse_product_precision(request.precision, device);
   const auto source = ModelSource::open(request.model);
   const TokenizedText text = tokenize_text_file(*source, request.text, request.n_ctx);
-  const auto model = load_logits_pass(*source, device, request.n_threads, progress);
+  const auto model = load_logits_pass(*source, device, request.n_threads, progress, precision);
   ImatrixOptions options;
   options.n_ctx = request.n_ctx;
   options.max_chunks = request.max_chunks;

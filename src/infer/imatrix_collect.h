@@ -62,6 +62,7 @@ struct ImatrixRequest {
   int64_t max_chunks = -1;
   int n_threads = 0;
   std::string device = "auto";  // auto, cpu or cuda (infer/compute_device.h)
+  std::string precision = "fp32";  // the GPU's products: fp32 or tf32 (infer/compute_device.h)
   bool include_output = false;
 };
 

@@ -17,6 +17,7 @@ PerplexityReport run_perplexity(const PerplexityRequest &request, ProgressSink *
   if (request.text.empty() && request.kl_base.empty()) fail("perplexity: give a text (--text) or a base file (--kl-base)");
   if (request.n_ctx < 4) fail("perplexity: context of ", request.n_ctx, " tokens is too small (at least 4)");
   const ComputeDevice device = parse_compute_device(request.device);
+  const ProductPrecision precision = parse_product_precision(request.precision, device);
   const auto source = ModelSource::open(request.model);
   if (!request.kl_base.empty()) {
     // Opening validates the whole file; compute_perplexity maps it again (cheap) when it runs.
@@ -44,7 +45,7 @@ PerplexityReport run_perplexity(const PerplexityRequest &request, ProgressSink *
   report.model = request.model.string();
   report.architecture = source->config().architecture.empty() ? source->architecture().gguf_arch : source->config().architecture;
   const auto load_start = std::chrono::steady_clock::now();
-  const auto model = load_logits_pass(*source, device, request.n_threads, progress);
+  const auto model = load_logits_pass(*source, device, request.n_threads, progress, precision);
   report.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   report.n_threads = model->n_threads();
   report.device = model->device_name();

@@ -20,6 +20,7 @@ struct PerplexityRequest {
   int64_t max_chunks = -1;
   int n_threads = 0;  // <= 0: default
   std::string device = "auto";  // auto, cpu or cuda (infer/compute_device.h)
+  std::string precision = "fp32";  // the GPU's products: fp32 or tf32 (infer/compute_device.h)
   std::filesystem::path save_log_probs;
   std::filesystem::path kl_base;
 };
@@ -28,7 +29,7 @@ struct PerplexityReport {
   std::string model;         // as given
   std::string architecture;  // config.json's class or the GGUF's general.architecture
   int n_threads = 0;
-  std::string device;        // where the pass ran: "cpu" or "cuda:0 (<GPU name>)"
+  std::string device;        // where the pass ran: "cpu" or "cuda:0 (<GPU name>[, tf32])"
   double load_seconds = 0.0;
   PerplexityResult result;
 };

@@ -9,9 +9,12 @@
 namespace qs {
 
 std::unique_ptr<GpuUnitComparer> make_gpu_unit_comparer(const ModelSource &source, const CalibrationChunks &chunks,
-                                                         int n_threads, ProgressSink *progress) {
+                                                         int n_threads, ProgressSink *progress,
+                                                         ProductPrecision precision) {
 #ifdef QUANTSCOPE_HAS_CUDA
-  return std::make_unique<GpuReferenceRun>(GpuTransformer::load(source, n_threads, progress), chunks, progress);
+  auto model = GpuTransformer::load(source, n_threads, progress);
+  model->set_product_precision(precision);
+  return std::make_unique<GpuReferenceRun>(std::move(model), chunks, progress);
 #else
   fail("this quantscope was built without the CUDA backend");
 #endif

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "infer/compute_device.h"
 #include "measure/calibration.h"
 #include "measure/reference_run.h"
 #include "quant/types.h"
@@ -47,8 +48,9 @@ class GpuUnitComparer {
 };
 
 // Loads the model onto the GPU tensor by tensor (host memory holds one tensor) and runs the
-// reference over the chunks there.
+// reference over the chunks there, every product (the reference's and the units') at `precision`.
 std::unique_ptr<GpuUnitComparer> make_gpu_unit_comparer(const ModelSource &source, const CalibrationChunks &chunks,
-                                                         int n_threads, ProgressSink *progress = nullptr);
+                                                         int n_threads, ProgressSink *progress = nullptr,
+                                                         ProductPrecision precision = ProductPrecision::fp32);
 
 }  // namespace qs

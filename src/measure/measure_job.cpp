@@ -59,12 +59,13 @@ RunOutcome run_measure_job(JobStore &store, int64_t job_id, const RunOptions &op
   run_options.unit_cost = [costs = measurement_unit_costs(units, *model)](const std::string &key) { return costs.at(key); };
   run_options.prepare = [&](ProgressSink &progress) {
     const ComputeDevice device = parse_compute_device(request.device);
+    const ProductPrecision precision = parse_product_precision(request.precision, device);
     const Imatrix *importance = imatrix ? &*imatrix : nullptr;
     if (request.metric != MetricLevel::proxy)
       chunks = std::make_unique<CalibrationChunks>(read_calibration_chunks(*model, request));
     if (request.metric == MetricLevel::proxy || device == ComputeDevice::cuda) {
       measurer = std::make_unique<TensorMeasurer>(*model, n_threads, importance, request.metric, chunks.get(), &progress,
-                                                  device);
+                                                  device, precision);
     } else {
       transformer = Transformer::load(*model, n_threads, &progress);
       measurer = std::make_unique<TensorMeasurer>(*transformer, importance, request.metric, chunks.get(), &progress);

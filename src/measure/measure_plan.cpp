@@ -37,6 +37,7 @@ nlohmann::json MeasureRequest::to_json() const {
                            {"tensors", tensor_regex}, {"shard", std::to_string(shard_index) + "/" + std::to_string(shard_count)},
                            {"ctx", n_ctx},           {"chunks", max_chunks}};
   if (device != "cpu") params["device"] = device;
+  if (precision != "fp32") params["precision"] = precision;
   return params;
 }
 
@@ -57,6 +58,7 @@ MeasureRequest MeasureRequest::from_json(const nlohmann::json &params) {
   r.n_ctx = measure_param<int64_t>(params, "ctx");
   r.max_chunks = measure_param<int64_t>(params, "chunks");
   if (params.contains("device")) r.device = measure_param<std::string>(params, "device");
+  if (params.contains("precision")) r.precision = measure_param<std::string>(params, "precision");
   return r;
 }
 
@@ -96,6 +98,9 @@ void MeasureRequest::validate_and_resolve() {
   if (metric != MetricLevel::proxy) device = compute_device_name(parse_compute_device(device));
   else if (device != "auto" && device != "cuda") device = compute_device_name(parse_compute_device(device));
   if (metric == MetricLevel::proxy) device = "cpu";
+  if (precision != "fp32" && metric == MetricLevel::proxy)
+    fail("--precision ", precision, ": the proxy level multiplies no matrices on the GPU (use --metric layer or kld)");
+  precision = product_precision_name(parse_product_precision(precision, parse_compute_device(device)));
   for (const auto &name : probes) {
     const QuantType &type = quant_type_by_name(name);
     if (!types.empty() && std::find_if(types.begin(), types.end(), [&](const std::string &t) {

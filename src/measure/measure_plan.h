@@ -33,6 +33,9 @@ struct MeasureRequest {
   // Where the layer and kld levels run: auto (the GPU when there is one), cpu or cuda; resolved to
   // cpu or cuda by validate_and_resolve. Stored only when cuda (a job's params name its device).
   std::string device = "cpu";
+  // fp32 or tf32 (the GPU's products; infer/compute_device.h). Stored only when tf32: a job's
+  // params say when its KLDs came from TF32 products, and jobs made before the option read as fp32.
+  std::string precision = "fp32";
 
   nlohmann::json to_json() const;
   // Throws qs::Error naming the field for a missing or mistyped one.

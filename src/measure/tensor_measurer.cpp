@@ -34,7 +34,8 @@ TensorMeasurer::TensorMeasurer(Transformer &model, const Imatrix *imatrix, Metri
 }
 
 TensorMeasurer::TensorMeasurer(const ModelSource &source, int n_threads, const Imatrix *imatrix, MetricLevel level,
-                               const CalibrationChunks *chunks, ProgressSink *progress, ComputeDevice device)
+                               const CalibrationChunks *chunks, ProgressSink *progress, ComputeDevice device,
+                               ProductPrecision precision)
     : source_(&source),
       config_(transformer_config_from(source.config(), source.architecture().rope_style)),
       imatrix_(imatrix),
@@ -46,7 +47,7 @@ TensorMeasurer::TensorMeasurer(const ModelSource &source, int n_threads, const I
   if (device != ComputeDevice::cuda)
     fail("the ", metric_level_name(level), " metric from the model's files runs on the GPU; on the CPU, load the model");
   const auto start = std::chrono::steady_clock::now();
-  gpu_ = make_gpu_unit_comparer(source, *chunks, n_threads, progress);
+  gpu_ = make_gpu_unit_comparer(source, *chunks, n_threads, progress, precision);
   timing_.reference_seconds = seconds_since(start);
 }
 

@@ -42,10 +42,11 @@ class TensorMeasurer {
                  ProgressSink *progress = nullptr);
   // From the files of `source`, each tensor read when its units start. The proxy level runs on the
   // CPU; the layer and kld levels need device cuda (the GPU loads the model and runs the passes
-  // and the layer metric; the token embedding's layer metric, a lookup, stays on the CPU).
+  // and the layer metric, its products at `precision`; the token embedding's layer metric, a
+  // lookup, stays on the CPU).
   TensorMeasurer(const ModelSource &source, int n_threads, const Imatrix *imatrix, MetricLevel level,
                  const CalibrationChunks *chunks, ProgressSink *progress = nullptr,
-                 ComputeDevice device = ComputeDevice::cpu);
+                 ComputeDevice device = ComputeDevice::cpu, ProductPrecision precision = ProductPrecision::fp32);
 
   // The row for `tensor` in `type`: bits, params and every metric of the level (the weighted
   // relative MSE only when the imatrix has the tensor). `level` may stop short of the measurer's.

@@ -53,6 +53,7 @@ CreatedJob create_download(JobStore &store, const PathGuard &, const nlohmann::j
 CreatedJob create_measure(JobStore &store, const PathGuard &guard, const nlohmann::json &given, const std::string &) {
   nlohmann::json defaults = MeasureRequest().to_json();
   defaults["device"] = "auto";  // the layer and kld levels on the GPU when there is one, as on the CLI
+  defaults["precision"] = "fp32";  // written by to_json only when tf32
   nlohmann::json params = params_over_defaults(defaults, given);
   confine_input(guard, params, "model", true);
   confine_input(guard, params, "text", false);

@@ -92,6 +92,14 @@ TEST(CliPerplexity, BadInputIsOneLineAndStatusTwo) {
   const auto short_text = dir.write_text("short.txt", "In the beginning God created the heaven and the earth.\n");
   expect_one_line_error(run_quantscope("perplexity " + kModel + " --text " + short_text.string()), "fewer than one context");
   expect_one_line_error(run_quantscope("perplexity " + kModel), "--text");
+  // TF32 is refused on the CPU, never quietly fp32; the imatrix command shares the option.
+  expect_one_line_error(run_quantscope("perplexity " + kModel + " --text " + kEval + " --device cpu --precision tf32"),
+                        {"--precision tf32", "--device cuda"});
+  expect_one_line_error(run_quantscope("imatrix " + kModel + " --text " + kEval + " -o " + (dir.path() / "i.gguf").string() +
+                                       " --device cpu --precision tf32"),
+                        {"--precision tf32", "--device cuda"});
+  expect_one_line_error(run_quantscope("perplexity " + kModel + " --text " + kEval + " --precision half"),
+                        "'half' is not one of fp32, tf32");
   const auto gpt2 = dir.path() / "gpt2";
   std::filesystem::create_directories(gpt2);
   dir.write_text("gpt2/config.json",

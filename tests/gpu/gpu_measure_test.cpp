@@ -132,5 +132,37 @@ TEST(GpuMeasure, TheMeasureCommandRunsTheKldLevelOnTheGpu) {
   }
 }
 
+// --precision tf32 reaches the job: its params keep it, and its KLDs move off fp32's (the mode took
+// effect) but stay near them where the KLD is large (Q2_K); docs/gpu.md has the whole sweep's
+// agreement by KLD size.
+TEST(GpuMeasure, Tf32IsKeptInTheJobAndItsLargeKldsStayNearFp32) {
+  test::ScratchDir dir;
+  auto run = [&](const char *precision, const char *db) {
+    const test::CliRun r = test::run_cli(
+        dir, {"measure", (kRoot / "models/kjv-llama").string(), "--metric", "kld", "--text",
+              (kRoot / "models/kjv-llama/calibration.txt").string(), "--ctx", "64", "--chunks", "2", "--types", "Q4_K,Q2_K",
+              "--tensors", "blk\\.(2|6)\\.(attn_v|ffn_down)", "--device", "cuda", "--precision", precision, "--db",
+              (dir / db).string(), "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    JobStore store((dir / db).string());
+    EXPECT_EQ(store.job(1).params.value("precision", "fp32"), precision);
+    return store.measurements(1);
+  };
+  const auto fp32 = run("fp32", "fp32.db"), tf32 = run("tf32", "tf32.db");
+  ASSERT_EQ(fp32.size(), 8u);
+  ASSERT_EQ(tf32.size(), 8u);
+  int moved = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    ASSERT_EQ(fp32[i].tensor, tf32[i].tensor);
+    const double a = *fp32[i].get(Metric::kld), b = *tf32[i].get(Metric::kld);
+    std::printf("%s %s kld fp32 %.6g tf32 %.6g\n", fp32[i].tensor.c_str(), fp32[i].type.c_str(), a, b);
+    moved += a != b;
+    if (fp32[i].type == "Q2_K") {
+      EXPECT_NEAR(b, a, 0.25 * a) << tf32[i].tensor;
+    }
+  }
+  EXPECT_GT(moved, 0);
+}
+
 }  // namespace
 }  // namespace qs::gpu_measure_test

@@ -286,6 +286,28 @@ TEST(GpuPerplexity, ShippedModelAgreesWithTheCpuWithin1e4Relative) {
   EXPECT_LT(relative, 1e-4);
 }
 
+// --precision tf32 switches the products to TF32: the device says so, the perplexity moves (the
+// mode took effect) and stays near fp32's (docs/gpu.md records by how much).
+TEST(GpuPerplexity, Tf32ProductsAreAskedForByNameAndStayNearFp32) {
+  PerplexityRequest request;
+  request.model = kRoot / "models/kjv-llama";
+  request.text = kRoot / "models/kjv-llama/eval.txt";
+  request.n_ctx = 256;
+  request.max_chunks = 8;
+  request.device = "cuda";
+  const PerplexityReport fp32 = run_perplexity(request);
+  request.precision = "tf32";
+  const PerplexityReport tf32 = run_perplexity(request);
+  EXPECT_EQ(fp32.device.find("tf32"), std::string::npos) << fp32.device;
+  EXPECT_NE(tf32.device.find("tf32"), std::string::npos) << tf32.device;
+  const double relative = std::abs(tf32.result.ppl.value - fp32.result.ppl.value) / fp32.result.ppl.value;
+  std::printf("PPL fp32 %.8f tf32 %.8f relative difference %.3g\n", fp32.result.ppl.value, tf32.result.ppl.value,
+              relative);
+  RecordProperty("tf32_ppl_relative_difference", std::to_string(relative));
+  EXPECT_NE(tf32.result.ppl.value, fp32.result.ppl.value);
+  EXPECT_LT(relative, 1e-2);
+}
+
 TEST(GpuPerplexity, TheCliRunsOnTheGpuAndSaysSo) {
   test::ScratchDir dir;
   auto run = [&](const char *device) {

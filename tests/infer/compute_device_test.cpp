@@ -43,5 +43,28 @@ TEST(ComputeDevice, CudaWithoutAGpuSaysWhatIsMissing) {
   }
 }
 
+std::string precision_error_of(std::string_view flag, ComputeDevice device) {
+  try {
+    parse_product_precision(flag, device);
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+// TF32 is the GPU's mode only: asked of the CPU it is refused, never quietly fp32; the default
+// fp32 is there on both; other words are refused by name.
+TEST(ComputeDevice, Tf32IsTheGpusAndFp32Everywhere) {
+  EXPECT_EQ(parse_product_precision("fp32", ComputeDevice::cpu), ProductPrecision::fp32);
+  EXPECT_EQ(parse_product_precision("fp32", ComputeDevice::cuda), ProductPrecision::fp32);
+  EXPECT_EQ(parse_product_precision("tf32", ComputeDevice::cuda), ProductPrecision::tf32);
+  EXPECT_NE(precision_error_of("tf32", ComputeDevice::cpu).find("--precision tf32"), std::string::npos);
+  EXPECT_NE(precision_error_of("tf32", ComputeDevice::cpu).find("--device cuda"), std::string::npos);
+  EXPECT_NE(precision_error_of("bf16", ComputeDevice::cuda).find("'bf16' is not one of fp32, tf32"), std::string::npos)
+      << precision_error_of("bf16", ComputeDevice::cuda);
+  EXPECT_STREQ(product_precision_name(ProductPrecision::tf32), "tf32");
+  EXPECT_STREQ(product_precision_name(ProductPrecision::fp32), "fp32");
+}
+
 }  // namespace
 }  // namespace qs::compute_device_test

@@ -158,6 +158,40 @@ TEST(MeasurePlan, TheLayerAndKldLevelsTakeTheDeviceAndTheProxyLevelIsTheCpus) {
   }
 }
 
+// --precision tf32 is kept in the job's params (so a resumed job keeps it); fp32, the default, is
+// not written, so jobs made before the option read as fp32.
+// TF32 needs the GPU and a level that runs the model there.
+TEST(MeasurePlan, Tf32IsStoredInTheParamsAndNeedsTheGpusLevels) {
+  MeasureRequest r;
+  r.model = "m";
+  r.metric = MetricLevel::kld;
+  r.text = std::string(QUANTSCOPE_SOURCE_DIR) + "/models/kjv-llama/calibration.txt";
+  r.device = "cpu";
+  r.validate_and_resolve();
+  EXPECT_EQ(r.precision, "fp32");
+  EXPECT_FALSE(r.to_json().contains("precision"));
+  EXPECT_EQ(MeasureRequest::from_json(r.to_json()).precision, "fp32");
+  r.precision = "tf32";
+  test::expect_error_containing([&] { r.validate_and_resolve(); }, {"--precision tf32", "--device cuda"});
+  r.precision = "fp16";
+  test::expect_error_containing([&] { r.validate_and_resolve(); }, {"'fp16' is not one of fp32, tf32"});
+  r.metric = MetricLevel::proxy;
+  r.precision = "tf32";
+  test::expect_error_containing([&] { r.validate_and_resolve(); }, {"--precision tf32", "proxy"});
+  MeasureRequest stored;
+  stored.model = "m";
+  stored.precision = "tf32";
+  EXPECT_EQ(stored.to_json().at("precision"), "tf32");
+  EXPECT_EQ(MeasureRequest::from_json(stored.to_json()).precision, "tf32");
+  if (built_with_cuda() && cuda_device_count() > 0) {
+    MeasureRequest on_gpu = r;
+    on_gpu.metric = MetricLevel::layer;
+    on_gpu.device = "cuda";
+    on_gpu.validate_and_resolve();
+    EXPECT_EQ(on_gpu.to_json().at("precision"), "tf32");
+  }
+}
+
 TEST(MeasurePlan, ProbesGetKldAndTheOtherTypesStopAtLayer) {
   const auto model = shipped_model();
   MeasureRequest request;

@@ -109,6 +109,12 @@ TEST_F(ServerApi, BadRequestsGetJsonErrors) {
                                              {"params", {{"model", test::kShippedModel}, {"device", "gpu"}}}});
   expect_error(gpu, 400);
   EXPECT_NE(body_json(gpu)["error"]["message"].get<std::string>().find("'gpu'"), std::string::npos) << gpu->body;
+  // precision is a parameter (fp32 by default): tf32 at the proxy level is refused saying why.
+  const auto tf32 = server.post("/api/jobs", {{"kind", "measure"},
+                                              {"params", {{"model", test::kShippedModel}, {"precision", "tf32"}}}});
+  expect_error(tf32, 400);
+  EXPECT_NE(body_json(tf32)["error"]["message"].get<std::string>().find("--precision tf32"), std::string::npos)
+      << tf32->body;
   expect_error(server.post("/api/strategy", {{"job", 1}}), 400, "budget");
   EXPECT_EQ(server.get("/api/info")->status, 200);
 }

@@ -113,6 +113,14 @@ test("measure: start, see progress, pause, resume, heat map fills", async () => 
   assert.equal(await form.locator('select[name="device"]').inputValue(), "auto");
   const info = await api("/api/info");
   await form.locator('[data-field="device"] .hint', { hasText: info.cuda_devices > 0 ? "visible" : info.cuda_built ? "no GPU visible" : "without the CUDA backend" }).waitFor();
+  // The GPU's products: fp32 by default; tf32 at the proxy level (no products on a GPU) is refused
+  // by the server, and the form says why.
+  assert.equal(await form.locator('select[name="precision"]').inputValue(), "fp32");
+  await form.locator('select[name="precision"]').selectOption("tf32");
+  await form.locator('button[type="submit"]').click();
+  await form.locator(".error", { hasText: "tf32" }).waitFor();
+  assert.match(page.url(), /#\/measure$/);
+  await form.locator('select[name="precision"]').selectOption("fp32");
   // No type ticked: the whole ladder, ~1,100 units at the proxy level, long enough to pause.
   await form.locator('button[type="submit"]').click();
   await page.waitForURL(/#\/measure\/\d+$/);

@@ -54,6 +54,7 @@ function measureForm(): HTMLFormElement {
   const tensors = h("input", { type: "text", placeholder: "regex over GGUF names (empty: all)" });
   const device = select([["auto", "auto — the GPU when there is one"], ["cpu", "cpu"], ["cuda", "cuda (NVIDIA GPU)"]], "auto", { "data-role": "device" });
   const deviceField = field("device", "Device", device, "Where the layer and kld levels run.");
+  const precision = select([["fp32", "fp32 — the CPU's precision"], ["tf32", "tf32 — tensor cores: faster, small KLDs blur"]], "fp32", { "data-role": "precision" });
   const chunks = h("input", { type: "number", min: -1, value: 8 });
   const ctx = h("input", { type: "number", min: 16, value: 512 });
   const submit = h("button", { type: "submit", class: "primary" }, "Start measurement");
@@ -67,6 +68,7 @@ function measureForm(): HTMLFormElement {
     field("tensors", "Tensors", tensors),
     field("chunks", "Chunks", chunks), field("ctx", "Tokens per chunk", ctx),
     deviceField,
+    field("precision", "GPU products", precision, "tf32 about halves a GPU sweep; KLDs below ~1e-4 then blur (docs/gpu.md)."),
     h("div", { class: "form-error" }), h("div", { class: "actions" }, submit));
 
   Promise.all([files("model"), files("text"), files("imatrix"), quantTypes(), serverInfo()]).then(([models, texts, imatrices, types, info]) => {
@@ -93,6 +95,7 @@ function measureForm(): HTMLFormElement {
       types: [...typeBoxes.querySelectorAll<HTMLInputElement>("input:checked")].map((c) => c.value),
       probes: list(probes.value), text: text.value, imatrix: imatrix.value, tensors: tensors.value,
       shard: "1/1", ctx: Number(ctx.value), chunks: Number(chunks.value), device: device.value,
+      precision: precision.value,
     };
     const id = await createJob(form, submit, { kind: "measure", params });
     if (id !== undefined) location.hash = `#/measure/${id}`;
