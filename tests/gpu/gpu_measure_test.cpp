@@ -108,19 +108,31 @@ TEST(GpuMeasure, TheLayerMetricOfExpertTensorsAgreesWithTheCpu) {
   EXPECT_GE(checked, 8);
 }
 
+// `quantscope measure` at the kld level over 8 units of the shipped model (Q4_K and Q2_K of four
+// tensors), into database `db` of dir: the job's params and rows.
+struct MeasuredJob {
+  nlohmann::json params;
+  std::vector<MeasurementRow> rows;
+};
+
+MeasuredJob measure_eight_units(const test::ScratchDir &dir, const char *device, const char *precision, const char *db) {
+  const test::CliRun r = test::run_cli(
+      dir, {"measure", (kRoot / "models/kjv-llama").string(), "--metric", "kld", "--text",
+            (kRoot / "models/kjv-llama/calibration.txt").string(), "--ctx", "64", "--chunks", "2", "--types", "Q4_K,Q2_K",
+            "--tensors", "blk\\.(2|6)\\.(attn_v|ffn_down)", "--device", device, "--precision", precision, "--db",
+            (dir / db).string(), "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  JobStore store((dir / db).string());
+  return {store.job(1).params, store.measurements(1)};
+}
+
 TEST(GpuMeasure, TheMeasureCommandRunsTheKldLevelOnTheGpu) {
   test::ScratchDir dir;
-  auto run = [&](const char *device, const char *db) {
-    const test::CliRun r = test::run_cli(
-        dir, {"measure", (kRoot / "models/kjv-llama").string(), "--metric", "kld", "--text",
-              (kRoot / "models/kjv-llama/calibration.txt").string(), "--ctx", "64", "--chunks", "2", "--types", "Q4_K,Q2_K",
-              "--tensors", "blk\\.(2|6)\\.(attn_v|ffn_down)", "--device", device, "--db", (dir / db).string(), "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    JobStore store((dir / db).string());
-    EXPECT_EQ(store.job(1).params.value("device", "cpu"), device);
-    return store.measurements(1);
-  };
-  const auto gpu = run("cuda", "gpu.db"), cpu = run("cpu", "cpu.db");
+  const MeasuredJob on_gpu = measure_eight_units(dir, "cuda", "fp32", "gpu.db");
+  const MeasuredJob on_cpu = measure_eight_units(dir, "cpu", "fp32", "cpu.db");
+  EXPECT_EQ(on_gpu.params.value("device", "cpu"), "cuda");
+  EXPECT_EQ(on_cpu.params.value("device", "cpu"), "cpu");
+  const auto &gpu = on_gpu.rows, &cpu = on_cpu.rows;
   ASSERT_EQ(gpu.size(), 8u);
   ASSERT_EQ(cpu.size(), 8u);
   for (size_t i = 0; i < 8; ++i) {
@@ -137,18 +149,11 @@ TEST(GpuMeasure, TheMeasureCommandRunsTheKldLevelOnTheGpu) {
 // agreement by KLD size.
 TEST(GpuMeasure, Tf32IsKeptInTheJobAndItsLargeKldsStayNearFp32) {
   test::ScratchDir dir;
-  auto run = [&](const char *precision, const char *db) {
-    const test::CliRun r = test::run_cli(
-        dir, {"measure", (kRoot / "models/kjv-llama").string(), "--metric", "kld", "--text",
-              (kRoot / "models/kjv-llama/calibration.txt").string(), "--ctx", "64", "--chunks", "2", "--types", "Q4_K,Q2_K",
-              "--tensors", "blk\\.(2|6)\\.(attn_v|ffn_down)", "--device", "cuda", "--precision", precision, "--db",
-              (dir / db).string(), "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    JobStore store((dir / db).string());
-    EXPECT_EQ(store.job(1).params.value("precision", "fp32"), precision);
-    return store.measurements(1);
-  };
-  const auto fp32 = run("fp32", "fp32.db"), tf32 = run("tf32", "tf32.db");
+  const MeasuredJob fp32_job = measure_eight_units(dir, "cuda", "fp32", "fp32.db");
+  const MeasuredJob tf32_job = measure_eight_units(dir, "cuda", "tf32", "tf32.db");
+  EXPECT_FALSE(fp32_job.params.contains("precision"));
+  EXPECT_EQ(tf32_job.params.value("precision", "fp32"), "tf32");
+  const auto &fp32 = fp32_job.rows, &tf32 = tf32_job.rows;
   ASSERT_EQ(fp32.size(), 8u);
   ASSERT_EQ(tf32.size(), 8u);
   int moved = 0;

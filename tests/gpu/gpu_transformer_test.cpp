@@ -267,13 +267,19 @@ TEST(GpuTransformer, ALayerFromInsideEqualsAWholeRunBitForBit) {
   EXPECT_THROW(gpu->run_layer(0, state.data(), 8, 8, LayerStage::ffn_down), Error);
 }
 
-TEST(GpuPerplexity, ShippedModelAgreesWithTheCpuWithin1e4Relative) {
+// The shipped model's perplexity over 8 chunks of 256 tokens of eval.txt, on `device`.
+PerplexityRequest shipped_perplexity_request(const char *device) {
   PerplexityRequest request;
   request.model = kRoot / "models/kjv-llama";
   request.text = kRoot / "models/kjv-llama/eval.txt";
   request.n_ctx = 256;
   request.max_chunks = 8;
-  request.device = "cpu";
+  request.device = device;
+  return request;
+}
+
+TEST(GpuPerplexity, ShippedModelAgreesWithTheCpuWithin1e4Relative) {
+  PerplexityRequest request = shipped_perplexity_request("cpu");
   const PerplexityReport cpu = run_perplexity(request);
   request.device = "cuda";
   const PerplexityReport gpu = run_perplexity(request);
@@ -289,12 +295,7 @@ TEST(GpuPerplexity, ShippedModelAgreesWithTheCpuWithin1e4Relative) {
 // --precision tf32 switches the products to TF32: the device says so, the perplexity moves (the
 // mode took effect) and stays near fp32's (docs/gpu.md records by how much).
 TEST(GpuPerplexity, Tf32ProductsAreAskedForByNameAndStayNearFp32) {
-  PerplexityRequest request;
-  request.model = kRoot / "models/kjv-llama";
-  request.text = kRoot / "models/kjv-llama/eval.txt";
-  request.n_ctx = 256;
-  request.max_chunks = 8;
-  request.device = "cuda";
+  PerplexityRequest request = shipped_perplexity_request("cuda");
   const PerplexityReport fp32 = run_perplexity(request);
   request.precision = "tf32";
   const PerplexityReport tf32 = run_perplexity(request);
