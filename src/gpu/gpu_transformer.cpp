@@ -132,11 +132,12 @@ void GpuTransformer::finish_loading() {
 }
 
 std::unique_ptr<GpuTransformer> GpuTransformer::load(const ModelSource &source, int n_threads, ProgressSink *progress,
-                                                     int device_index) {
+                                                     ProductPrecision precision, int device_index) {
   NullProgress no_progress;
   if (!progress) progress = &no_progress;
   auto model = std::make_unique<GpuTransformer>(transformer_config_from(source.config(), source.architecture().rope_style),
                                                 device_index, n_threads);
+  model->set_product_precision(precision);
   const auto &tensors = source.tensors();
   int64_t needed = 0;
   for (const SourceTensor &t : tensors) needed += t.n_elements() * static_cast<int64_t>(sizeof(float));

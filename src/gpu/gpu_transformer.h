@@ -51,9 +51,12 @@ class GpuTransformer : public LogitsPass {
   GpuTransformer &operator=(const GpuTransformer &) = delete;
 
   // Reads the model tensor by tensor (one tensor in host memory at a time) onto the GPU. Refuses,
-  // naming the memory needed and free, a model whose f32 weights do not fit on the GPU.
+  // naming the memory needed and free, a model whose f32 weights do not fit on the GPU. Its
+  // products run at `precision`.
   static std::unique_ptr<GpuTransformer> load(const ModelSource &source, int n_threads = 0,
-                                              ProgressSink *progress = nullptr, int device_index = 0);
+                                              ProgressSink *progress = nullptr,
+                                              ProductPrecision precision = ProductPrecision::fp32,
+                                              int device_index = 0);
   // All of a CPU model's weights (tests and benchmarks: both passes over the same values).
   static std::unique_ptr<GpuTransformer> from_weights(const TransformerConfig &config, const WeightMap &weights,
                                                       int n_threads = 0, int device_index = 0);

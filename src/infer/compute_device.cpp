@@ -63,11 +63,7 @@ const char *product_precision_name(ProductPrecision precision) {
 std::unique_ptr<LogitsPass> load_logits_pass(const ModelSource &source, ComputeDevice device, int n_threads,
                                              ProgressSink *progress, ProductPrecision precision) {
 #ifdef QUANTSCOPE_HAS_CUDA
-  if (device == ComputeDevice::cuda) {
-    auto model = GpuTransformer::load(source, n_threads, progress);
-    model->set_product_precision(precision);
-    return model;
-  }
+  if (device == ComputeDevice::cuda) return GpuTransformer::load(source, n_threads, progress, precision);
 #else
   if (device == ComputeDevice::cuda) fail("this quantscope was built without the CUDA backend");
 #endif

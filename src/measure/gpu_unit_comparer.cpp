@@ -12,9 +12,7 @@ std::unique_ptr<GpuUnitComparer> make_gpu_unit_comparer(const ModelSource &sourc
                                                          int n_threads, ProgressSink *progress,
                                                          ProductPrecision precision) {
 #ifdef QUANTSCOPE_HAS_CUDA
-  auto model = GpuTransformer::load(source, n_threads, progress);
-  model->set_product_precision(precision);
-  return std::make_unique<GpuReferenceRun>(std::move(model), chunks, progress);
+  return std::make_unique<GpuReferenceRun>(GpuTransformer::load(source, n_threads, progress, precision), chunks, progress);
 #else
   fail("this quantscope was built without the CUDA backend");
 #endif

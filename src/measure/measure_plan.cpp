@@ -98,7 +98,7 @@ void MeasureRequest::validate_and_resolve() {
   if (metric != MetricLevel::proxy) device = compute_device_name(parse_compute_device(device));
   else if (device != "auto" && device != "cuda") device = compute_device_name(parse_compute_device(device));
   if (metric == MetricLevel::proxy) device = "cpu";
-  if (precision != "fp32" && metric == MetricLevel::proxy)
+  if (precision == "tf32" && metric == MetricLevel::proxy)
     fail("--precision ", precision, ": the proxy level multiplies no matrices on the GPU (use --metric layer or kld)");
   precision = product_precision_name(parse_product_precision(precision, parse_compute_device(device)));
   for (const auto &name : probes) {

@@ -178,6 +178,8 @@ TEST(MeasurePlan, Tf32IsStoredInTheParamsAndNeedsTheGpusLevels) {
   r.metric = MetricLevel::proxy;
   r.precision = "tf32";
   test::expect_error_containing([&] { r.validate_and_resolve(); }, {"--precision tf32", "proxy"});
+  r.precision = "fp16";  // a word that is no precision is named as such, whatever the level
+  test::expect_error_containing([&] { r.validate_and_resolve(); }, {"'fp16' is not one of fp32, tf32"});
   MeasureRequest stored;
   stored.model = "m";
   stored.precision = "tf32";
